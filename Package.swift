@@ -1,0 +1,82 @@
+// swift-tools-version: 6.2
+import PackageDescription
+
+let strict: [SwiftSetting] = [.enableUpcomingFeature("ExistentialAny")]
+
+let package = Package(
+    name: "volumed",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "volumed", targets: ["volumed"]),
+        .library(name: "VolumeProtocol", targets: ["VolumeProtocol"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+    ],
+    targets: [
+        // C: librbd/librados (Debian ships no pkg-config files: the module map links by name).
+        .systemLibrary(name: "CCeph", path: "Sources/CCeph"),
+        // C: tiny shims for what Swift cannot see in Glibc (struct ucred).
+        .target(name: "CSystemd", path: "Sources/CSystemd"),
+
+        .target(
+            name: "RBD",
+            dependencies: [
+                "CCeph",
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "VolumeStore",
+            dependencies: [.product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: strict
+        ),
+        .target(name: "VolumeProtocol", swiftSettings: strict),
+        .target(
+            name: "VolumeEngine",
+            dependencies: [
+                "RBD", "VolumeStore",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "VolumeDaemon",
+            dependencies: [
+                "VolumeEngine", "VolumeProtocol", "CSystemd",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "volumed",
+            dependencies: [
+                "VolumeDaemon",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "TestSupport",
+            dependencies: ["RBD", "VolumeProtocol"],
+            path: "Tests/TestSupport",
+            swiftSettings: strict
+        ),
+        .testTarget(name: "VolumeProtocolTests", dependencies: ["VolumeProtocol"], swiftSettings: strict),
+        .testTarget(name: "VolumeDaemonTests", dependencies: ["VolumeDaemon", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "RBDTests", dependencies: ["RBD", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "VolumeEngineTests", dependencies: ["VolumeEngine", "TestSupport"], swiftSettings: strict),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,164 @@
+import CCeph
+import Glibc
+import Logging
+import Synchronization
+
+/// The one persistent connection to the Ceph cluster, shared by every job.
+///
+/// All calls go through `run`, which executes a synchronous body on the `BlockingPool`
+/// with an `IOContext` per pool. When a call reports that the client lost its session
+/// (blocklisted or shut down), the connection is dropped and the next `run` reconnects
+/// with the configured retries and interval.
+public final class Cluster: Sendable {
+    public let blockingPool: BlockingPool
+    public let settings: ConnectionSettings
+    private let logger: Logger
+    private let state = Mutex<State>(State())
+
+    struct State: ~Copyable {
+        var handle: RadosHandle?
+        var ioContexts: [String: IOContextHandle] = [:]
+        var fsid: String?
+    }
+
+    public init(settings: ConnectionSettings, blockingThreads: Int, logger: Logger) {
+        self.settings = settings
+        self.blockingPool = BlockingPool(threads: blockingThreads)
+        self.logger = logger
+    }
+
+    /// The cluster's fsid, once connected.
+    public var fsid: String? { state.withLock { $0.fsid } }
+    public var isConnected: Bool { state.withLock { $0.handle != nil } }
+
+    /// Connects (or reconnects) with `rados_connection_retries` attempts, waiting
+    /// `rados_connection_interval` seconds before the second and doubling after each failure.
+    /// `onRetry` is told about each failed attempt and the wait before the next one.
+    public func connect(onRetry: @Sendable (RBDError, Int, Duration) async -> Void = { _, _, _ in }) async throws {
+        if isConnected { return }
+        let attempts = max(1, settings.connectionRetries)
+        var wait = Duration.seconds(max(0, settings.connectionInterval))
+        for attempt in 1...attempts {
+            do {
+                let settings = self.settings
+                let (handle, fsid) = try await blockingPool.run { try Self.openHandle(settings) }
+                state.withLock {
+                    $0.handle = handle
+                    $0.fsid = fsid
+                    $0.ioContexts = [:]
+                }
+                logger.info("connected to ceph cluster", metadata: ["fsid": "\(fsid)", "user": "\(settings.user)"])
+                return
+            } catch let error as RBDError {
+                guard attempt < attempts else { throw error }
+                await onRetry(error, attempt, wait)
+                logger.warning("ceph connection attempt \(attempt)/\(attempts) failed: \(error); retrying in \(wait)")
+                try await Task.sleep(for: wait)
+                wait *= 2
+            }
+        }
+    }
+
+    /// Runs `body` on the blocking pool with access to the pools by name.
+    public func run<T: Sendable>(_ body: @escaping @Sendable (Session) throws -> T) async throws -> T {
+        if !isConnected { try await connect() }
+        do {
+            return try await blockingPool.run { try body(Session(cluster: self)) }
+        } catch let error as RBDError where error.code == .notConnected && error.errno == ESHUTDOWN {
+            // Blocklisted or shut down: this handle will never work again.
+            dropConnection()
+            throw error
+        }
+    }
+
+    /// Forgets the current handle so that the next call reconnects. The old handle is not shut
+    /// down here because calls on other threads may still be using it; librados fails them fast.
+    public func dropConnection() {
+        state.withLock {
+            $0.handle = nil
+            $0.ioContexts = [:]
+        }
+    }
+
+    func ioContext(pool: String) throws(RBDError) -> IOContext {
+        let found: Result<IOContextHandle, RBDError> = state.withLock { state in
+            if let io = state.ioContexts[pool] { return .success(io) }
+            guard let handle = state.handle else {
+                return .failure(RBDError(errno: ENOTCONN, operation: "open pool \(pool)"))
+            }
+            var io: rados_ioctx_t?
+            let rc = rados_ioctx_create(handle.raw, pool, &io)
+            guard rc >= 0, let io else { return .failure(RBDError(errno: rc, operation: "open pool \(pool)")) }
+            let wrapped = IOContextHandle(raw: io)
+            state.ioContexts[pool] = wrapped
+            return .success(wrapped)
+        }
+        return IOContext(pool: pool, handle: try found.get())
+    }
+
+    /// A `ceph` monitor command (JSON in, JSON out), e.g. `{"prefix": "df", "format": "json"}`.
+    func monitorCommand(_ command: String) throws(RBDError) -> String {
+        guard let handle = state.withLock({ $0.handle }) else {
+            throw RBDError(errno: ENOTCONN, operation: "mon command")
+        }
+        var outbuf: UnsafeMutablePointer<CChar>?
+        var outlen = 0
+        var outs: UnsafeMutablePointer<CChar>?
+        var outslen = 0
+        let rc: Int32 = command.withCString { cmd in
+            var commands: [UnsafePointer<CChar>?] = [cmd]
+            return rados_mon_command(handle.raw, &commands, 1, nil, 0, &outbuf, &outlen, &outs, &outslen)
+        }
+        defer {
+            if let outbuf { rados_buffer_free(outbuf) }
+            if let outs { rados_buffer_free(outs) }
+        }
+        try check(rc, "mon command \(command)")
+        guard let outbuf else { return "" }
+        return String(decoding: UnsafeRawBufferPointer(start: outbuf, count: outlen), as: UTF8.self)
+    }
+
+    private static func openHandle(_ settings: ConnectionSettings) throws(RBDError) -> (RadosHandle, String) {
+        var raw: rados_t?
+        try check(rados_create(&raw, settings.user), "create rados client for user \(settings.user)")
+        guard let raw else { throw RBDError(errno: ENOMEM, operation: "create rados client") }
+        do {
+            try check(rados_conf_read_file(raw, settings.cephConf), "read ceph config \(settings.cephConf)")
+            if let keyring = settings.keyring {
+                try check(rados_conf_set(raw, "keyring", keyring), "set keyring \(keyring)")
+            }
+            if settings.connectTimeout >= 0 {
+                let t = String(settings.connectTimeout)
+                for option in ["client_mount_timeout", "rados_osd_op_timeout", "rados_mon_op_timeout"] {
+                    try check(rados_conf_set(raw, option, t), "set \(option)")
+                }
+            }
+            try check(rados_connect(raw), "connect to ceph cluster (config \(settings.cephConf), user \(settings.user))")
+            var buffer = [CChar](repeating: 0, count: 64)
+            try check(rados_cluster_fsid(raw, &buffer, buffer.count), "read cluster fsid")
+            let fsid = String(nulTerminated: buffer)
+            return (RadosHandle(raw: raw), fsid)
+        } catch {
+            rados_shutdown(raw)
+            throw error
+        }
+    }
+
+    /// What a body running on the blocking pool may touch.
+    public struct Session: Sendable {
+        let cluster: Cluster
+        public func pool(_ name: String) throws(RBDError) -> IOContext { try cluster.ioContext(pool: name) }
+        public func monitorCommand(_ json: String) throws(RBDError) -> String { try cluster.monitorCommand(json) }
+        public var fsid: String? { cluster.fsid }
+    }
+}
+
+/// librados cluster handles are safe to use from several threads at once.
+struct RadosHandle: @unchecked Sendable {
+    let raw: rados_t
+}
+
+/// librados I/O contexts are safe to share between threads for the calls librbd makes.
+struct IOContextHandle: @unchecked Sendable {
+    let raw: rados_ioctx_t
+}

@@ -1,0 +1,103 @@
+import CCeph
+import Glibc
+
+/// One pool, as seen from a body running on the blocking pool. Every method blocks.
+public struct IOContext: Sendable {
+    public let pool: String
+    let handle: IOContextHandle
+
+    /// Layering, exclusive-lock, object-map, fast-diff and deep-flatten.
+    public static let defaultFeatures: UInt64 =
+        UInt64(RBD_FEATURE_LAYERING) | UInt64(RBD_FEATURE_EXCLUSIVE_LOCK) | UInt64(RBD_FEATURE_OBJECT_MAP)
+        | UInt64(RBD_FEATURE_FAST_DIFF) | UInt64(RBD_FEATURE_DEEP_FLATTEN)
+
+    public func createImage(name: String, size: UInt64, order: Int) throws(RBDError) {
+        let options = ImageOptions(features: Self.defaultFeatures, order: order)
+        defer { options.destroy() }
+        try check(rbd_create4(handle.raw, name, size, options.raw), "create image \(pool)/\(name)")
+    }
+
+    /// Clones `parent@snapshot` (in this pool) as `child` in `childPool`.
+    public func clone(
+        parent: String, snapshot: String, into childPool: IOContext, child: String, order: Int
+    ) throws(RBDError) {
+        let options = ImageOptions(features: Self.defaultFeatures, order: order)
+        defer { options.destroy() }
+        try check(
+            rbd_clone3(handle.raw, parent, snapshot, childPool.handle.raw, child, options.raw),
+            "clone \(pool)/\(parent)@\(snapshot) to \(childPool.pool)/\(child)")
+    }
+
+    /// Removes an image; `.notFound` when it does not exist, `.hasSnapshots` or `.busy` when it cannot go yet.
+    public func removeImage(name: String) throws(RBDError) {
+        try check(rbd_remove(handle.raw, name), "remove image \(pool)/\(name)")
+    }
+
+    public func renameImage(from: String, to: String) throws(RBDError) {
+        try check(rbd_rename(handle.raw, from, to), "rename image \(pool)/\(from) to \(to)")
+    }
+
+    public func imageNames() throws(RBDError) -> [String] {
+        try listImages().map(\.name)
+    }
+
+    public func listImages() throws(RBDError) -> [(id: String, name: String)] {
+        var capacity = 64
+        while true {
+            var specs = [rbd_image_spec_t](repeating: rbd_image_spec_t(), count: capacity)
+            var count = capacity
+            let rc = rbd_list2(handle.raw, &specs, &count)
+            if rc == -ERANGE { capacity = max(count, capacity * 2); continue }
+            try check(rc, "list images in \(pool)")
+            defer { rbd_image_spec_list_cleanup(&specs, count) }
+            return (0..<count).map { (String(cString: specs[$0].id), String(cString: specs[$0].name)) }
+        }
+    }
+
+    /// Entries of the pool's trash: `(id, name)`.
+    public func trashEntries() throws(RBDError) -> [(id: String, name: String)] {
+        var capacity = 16
+        while true {
+            var entries = [rbd_trash_image_info_t](repeating: rbd_trash_image_info_t(), count: capacity)
+            var count = capacity
+            let rc = rbd_trash_list(handle.raw, &entries, &count)
+            if rc == -ERANGE { capacity = max(count, capacity * 2); continue }
+            try check(rc, "list trash of \(pool)")
+            defer { rbd_trash_list_cleanup(&entries, count) }
+            return (0..<count).map { (String(cString: entries[$0].id), String(cString: entries[$0].name)) }
+        }
+    }
+
+    public func withImage<T>(
+        _ name: String, snapshot: String? = nil, readOnly: Bool = false,
+        _ body: (borrowing Image) throws -> T
+    ) throws -> T {
+        var raw: rbd_image_t?
+        let rc: Int32
+        if readOnly {
+            rc = rbd_open_read_only(handle.raw, name, &raw, snapshot)
+        } else {
+            rc = rbd_open(handle.raw, name, &raw, snapshot)
+        }
+        try check(rc, "open image \(pool)/\(name)\(snapshot.map { "@\($0)" } ?? "")")
+        guard let raw else { throw RBDError(errno: EIO, operation: "open image \(pool)/\(name)") }
+        let image = Image(pool: pool, name: name, raw: raw)
+        defer { rbd_close(raw) }
+        return try body(image)
+    }
+}
+
+/// `rbd_image_options_t`, created and destroyed around one call.
+struct ImageOptions {
+    let raw: rbd_image_options_t
+
+    init(features: UInt64, order: Int) {
+        var options: rbd_image_options_t?
+        rbd_image_options_create(&options)
+        raw = options!
+        rbd_image_options_set_uint64(raw, Int32(RBD_IMAGE_OPTION_FEATURES), features)
+        rbd_image_options_set_uint64(raw, Int32(RBD_IMAGE_OPTION_ORDER), UInt64(order))
+    }
+
+    func destroy() { rbd_image_options_destroy(raw) }
+}

@@ -1,0 +1,215 @@
+import Foundation
+
+/// A volume as clients see it.
+public struct Volume: Sendable, Codable, Equatable {
+    public var id: String
+    public var name: String
+    public var sizeGB: Int
+    /// `creating`, `available`, `extending`, `deleting`, `deleted` or `error`.
+    public var status: String
+    public var pool: String
+    public var rbdImage: String
+    /// The image this volume's image is still a clone of; null when flat.
+    public var parent: Parent?
+    /// What the volume was made from, kept after a flatten.
+    public var source: Source?
+    public var cloneDepth: Int
+    public var createdAt: Date
+    public var updatedAt: Date
+
+    public struct Parent: Sendable, Codable, Equatable {
+        public var volumeID: String
+        public var rbdSnapshot: String
+        public init(volumeID: String, rbdSnapshot: String) {
+            self.volumeID = volumeID
+            self.rbdSnapshot = rbdSnapshot
+        }
+        enum CodingKeys: String, CodingKey { case volumeID = "volume_id", rbdSnapshot = "rbd_snapshot" }
+    }
+
+    public init(
+        id: String, name: String, sizeGB: Int, status: String, pool: String, rbdImage: String,
+        parent: Parent?, source: Source?, cloneDepth: Int, createdAt: Date, updatedAt: Date
+    ) {
+        self.id = id
+        self.name = name
+        self.sizeGB = sizeGB
+        self.status = status
+        self.pool = pool
+        self.rbdImage = rbdImage
+        self.parent = parent
+        self.source = source
+        self.cloneDepth = cloneDepth
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, name, sizeGB = "size_gb", status, pool, rbdImage = "rbd_image", parent, source
+        case cloneDepth = "clone_depth", createdAt = "created_at", updatedAt = "updated_at"
+    }
+}
+
+/// Where a new volume comes from.
+public enum Source: Sendable, Equatable, Codable {
+    case volume(String)
+    case snapshot(String)
+
+    enum CodingKeys: String, CodingKey { case volumeID = "volume_id", snapshotID = "snapshot_id" }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        if let id = try container.decodeIfPresent(String.self, forKey: .volumeID) { self = .volume(id) }
+        else { self = .snapshot(try container.decode(String.self, forKey: .snapshotID)) }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        switch self {
+        case .volume(let id): try container.encode(id, forKey: .volumeID)
+        case .snapshot(let id): try container.encode(id, forKey: .snapshotID)
+        }
+    }
+}
+
+public struct Snapshot: Sendable, Codable, Equatable {
+    public var id: String
+    public var volumeID: String
+    public var name: String
+    /// `creating`, `available`, `deleting`, `deleted` or `error`.
+    public var status: String
+    public var sizeGB: Int
+    public var rbdSnapshot: String
+    public var createdAt: Date
+
+    public init(id: String, volumeID: String, name: String, status: String, sizeGB: Int, rbdSnapshot: String, createdAt: Date) {
+        self.id = id
+        self.volumeID = volumeID
+        self.name = name
+        self.status = status
+        self.sizeGB = sizeGB
+        self.rbdSnapshot = rbdSnapshot
+        self.createdAt = createdAt
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, volumeID = "volume_id", name, status, sizeGB = "size_gb", rbdSnapshot = "rbd_snapshot"
+        case createdAt = "created_at"
+    }
+}
+
+public struct Job: Sendable, Codable, Equatable {
+    public var id: String
+    public var kind: String
+    /// `queued`, `running`, `succeeded`, `failed` or `cancelled`.
+    public var state: String
+    /// 0…1.
+    public var progress: Double
+    public var error: JobError?
+    public var volumeID: String?
+    public var snapshotID: String?
+    /// How the job went, in words (e.g. why a clone was flattened).
+    public var note: String?
+    public var createdAt: Date
+    public var startedAt: Date?
+    public var finishedAt: Date?
+
+    public struct JobError: Sendable, Codable, Equatable {
+        public var kind: ErrorKind
+        public var message: String
+        public init(kind: ErrorKind, message: String) {
+            self.kind = kind
+            self.message = message
+        }
+    }
+
+    public init(
+        id: String, kind: String, state: String, progress: Double, error: JobError?, volumeID: String?,
+        snapshotID: String?, note: String?, createdAt: Date, startedAt: Date?, finishedAt: Date?
+    ) {
+        self.id = id
+        self.kind = kind
+        self.state = state
+        self.progress = progress
+        self.error = error
+        self.volumeID = volumeID
+        self.snapshotID = snapshotID
+        self.note = note
+        self.createdAt = createdAt
+        self.startedAt = startedAt
+        self.finishedAt = finishedAt
+    }
+
+    public var isFinal: Bool { state == "succeeded" || state == "failed" || state == "cancelled" }
+
+    enum CodingKeys: String, CodingKey {
+        case id, kind, state, progress, error, volumeID = "volume_id", snapshotID = "snapshot_id", note
+        case createdAt = "created_at", startedAt = "started_at", finishedAt = "finished_at"
+    }
+}
+
+/// The answer to a mutating call: the job and what it changes.
+public struct MutationResult: Sendable, Codable, Equatable {
+    public var job: Job
+    public var volume: Volume?
+    public var snapshot: Snapshot?
+
+    public init(job: Job, volume: Volume? = nil, snapshot: Snapshot? = nil) {
+        self.job = job
+        self.volume = volume
+        self.snapshot = snapshot
+    }
+}
+
+public struct ServiceStatus: Sendable, Codable, Equatable {
+    public var version: String
+    /// `ok`, `degraded` (cluster unreachable) or `starting`.
+    public var state: String
+    public var clusterFSID: String?
+    public var clusterConnected: Bool
+    public var pool: String
+    public var workers: Int
+    public var jobsRunning: Int
+    public var jobsQueued: Int
+    public var volumes: Int
+    public var uptimeSeconds: Double
+
+    public init(
+        version: String, state: String, clusterFSID: String?, clusterConnected: Bool, pool: String,
+        workers: Int, jobsRunning: Int, jobsQueued: Int, volumes: Int, uptimeSeconds: Double
+    ) {
+        self.version = version
+        self.state = state
+        self.clusterFSID = clusterFSID
+        self.clusterConnected = clusterConnected
+        self.pool = pool
+        self.workers = workers
+        self.jobsRunning = jobsRunning
+        self.jobsQueued = jobsQueued
+        self.volumes = volumes
+        self.uptimeSeconds = uptimeSeconds
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case version, state, clusterFSID = "cluster_fsid", clusterConnected = "cluster_connected", pool, workers
+        case jobsRunning = "jobs_running", jobsQueued = "jobs_queued", volumes, uptimeSeconds = "uptime_seconds"
+    }
+}
+
+extension JSONEncoder {
+    /// The encoder both ends use: ISO 8601 dates, sorted keys, one line.
+    public static func volumed() -> JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .iso8601
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }
+}
+
+extension JSONDecoder {
+    public static func volumed() -> JSONDecoder {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        return decoder
+    }
+}

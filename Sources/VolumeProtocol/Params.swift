@@ -1,0 +1,114 @@
+import Foundation
+
+/// Reads a request's `params` object, naming the offending field in every error.
+public struct ParamReader: Sendable {
+    private let object: [String: JSONValue]
+    private let method: String
+
+    public init(_ params: JSONValue?, method: String) throws(RPCError) {
+        self.method = method
+        switch params {
+        case nil, .null?: object = [:]
+        case .object(let value)?: object = value
+        case let other?: throw .invalidParams("\(method): params must be an object, not \(other.typeName)")
+        }
+    }
+
+    /// Refuses fields the method does not know (a typo should not be silently ignored).
+    public func allowOnly(_ keys: Set<String>) throws(RPCError) {
+        if let unknown = object.keys.sorted().first(where: { !keys.contains($0) }) {
+            throw .invalidParams("\(method): unknown parameter '\(unknown.prefix(64))'")
+        }
+    }
+
+    public func has(_ key: String) -> Bool {
+        if case .null? = object[key] { return false }
+        return object[key] != nil
+    }
+
+    public func string(_ key: String) throws(RPCError) -> String? {
+        switch object[key] {
+        case nil, .null?: return nil
+        case .string(let value)?: return value
+        case let other?: throw .invalidParams("\(method): \(key) must be a string, not \(other.typeName)")
+        }
+    }
+
+    public func requiredString(_ key: String) throws(RPCError) -> String {
+        guard let value = try string(key) else { throw .invalidParams("\(method): \(key) is required") }
+        return value
+    }
+
+    /// A volume, snapshot or job id: a UUID in its canonical lowercase form.
+    public func id(_ key: String) throws(RPCError) -> String? {
+        guard let value = try string(key) else { return nil }
+        guard value.utf8.count == 36, let uuid = UUID(uuidString: value), uuid.uuidString.lowercased() == value else {
+            throw .invalidParams("\(method): \(key) must be a lowercase UUID, got '\(value.prefix(64))'")
+        }
+        return value
+    }
+
+    public func requiredID(_ key: String) throws(RPCError) -> String {
+        guard let value = try id(key) else { throw .invalidParams("\(method): \(key) is required") }
+        return value
+    }
+
+    public func int(_ key: String, in range: ClosedRange<Int>) throws(RPCError) -> Int? {
+        switch object[key] {
+        case nil, .null?: return nil
+        case .int(let value)?:
+            guard value >= range.lowerBound, value <= range.upperBound else {
+                throw .invalidParams("\(method): \(key) must be between \(range.lowerBound) and \(range.upperBound), got \(value)")
+            }
+            return Int(value)
+        case .double(let value)?:
+            throw .invalidParams("\(method): \(key) must be a whole number, got \(value)")
+        case let other?: throw .invalidParams("\(method): \(key) must be a number, not \(other.typeName)")
+        }
+    }
+
+    public func requiredInt(_ key: String, in range: ClosedRange<Int>) throws(RPCError) -> Int {
+        guard let value = try int(key, in: range) else { throw .invalidParams("\(method): \(key) is required") }
+        return value
+    }
+
+    public func bool(_ key: String) throws(RPCError) -> Bool? {
+        switch object[key] {
+        case nil, .null?: return nil
+        case .bool(let value)?: return value
+        case let other?: throw .invalidParams("\(method): \(key) must be true or false, not \(other.typeName)")
+        }
+    }
+
+    public func object(_ key: String) throws(RPCError) -> ParamReader? {
+        switch object[key] {
+        case nil, .null?: return nil
+        case .object?: return try ParamReader(object[key], method: "\(method) \(key)")
+        case let other?: throw .invalidParams("\(method): \(key) must be an object, not \(other.typeName)")
+        }
+    }
+
+    /// A display name: 1–255 characters, no control characters.
+    public func name(_ key: String) throws(RPCError) -> String? {
+        guard let value = try string(key) else { return nil }
+        guard !value.isEmpty, value.count <= 255 else {
+            throw .invalidParams("\(method): \(key) must be 1 to 255 characters")
+        }
+        guard !value.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+            throw .invalidParams("\(method): \(key) must not contain control characters")
+        }
+        return value
+    }
+
+    /// Idempotency keys: 1–128 printable ASCII characters.
+    public func idempotencyKey() throws(RPCError) -> String? {
+        guard let value = try string("idempotency_key") else { return nil }
+        guard (1...128).contains(value.utf8.count), value.utf8.allSatisfy({ (0x21...0x7e).contains($0) }) else {
+            throw .invalidParams("\(method): idempotency_key must be 1 to 128 printable ASCII characters")
+        }
+        return value
+    }
+}
+
+/// The largest volume volumed creates: 1 PiB.
+public let maximumSizeGB = 1 << 20

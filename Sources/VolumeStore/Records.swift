@@ -1,0 +1,140 @@
+import Foundation
+import GRDB
+
+/// A volume as the database knows it. `purged` is true once its RBD image is gone from the cluster;
+/// a `deleted` volume that is not purged is a tombstone kept for its dependants.
+public struct VolumeRecord: Codable, Sendable, Equatable, FetchableRecord, PersistableRecord {
+    public static let databaseTableName = "volume"
+
+    public var id: String
+    public var name: String
+    public var sizeGB: Int
+    public var status: String
+    public var pool: String
+    public var rbdImage: String
+    /// The volume whose image this one's image is a clone of, while it still is.
+    public var parentVolumeID: String?
+    /// The RBD snapshot of the parent image that the clone hangs from.
+    public var parentSnapshot: String?
+    /// Where the volume came from: `volume` or `snapshot`, and its id; kept after a flatten.
+    public var sourceKind: String?
+    public var sourceID: String?
+    /// Clone hops between this image and a flat one.
+    public var cloneDepth: Int
+    public var purged: Bool
+    public var createdAt: Date
+    public var updatedAt: Date
+
+    enum CodingKeys: String, CodingKey {
+        case id, name, sizeGB = "size_gb", status, pool, rbdImage = "rbd_image"
+        case parentVolumeID = "parent_volume_id", parentSnapshot = "parent_snapshot"
+        case sourceKind = "source_kind", sourceID = "source_id", cloneDepth = "clone_depth"
+        case purged, createdAt = "created_at", updatedAt = "updated_at"
+    }
+
+    public init(
+        id: String, name: String, sizeGB: Int, status: String, pool: String, rbdImage: String,
+        parentVolumeID: String? = nil, parentSnapshot: String? = nil, sourceKind: String? = nil,
+        sourceID: String? = nil, cloneDepth: Int = 0, purged: Bool = false, now: Date = Date()
+    ) {
+        self.id = id
+        self.name = name
+        self.sizeGB = sizeGB
+        self.status = status
+        self.pool = pool
+        self.rbdImage = rbdImage
+        self.parentVolumeID = parentVolumeID
+        self.parentSnapshot = parentSnapshot
+        self.sourceKind = sourceKind
+        self.sourceID = sourceID
+        self.cloneDepth = cloneDepth
+        self.purged = purged
+        self.createdAt = now
+        self.updatedAt = now
+    }
+}
+
+/// A user snapshot. A `deleted` snapshot that is not purged still exists in RBD because clones hang from it.
+public struct SnapshotRecord: Codable, Sendable, Equatable, FetchableRecord, PersistableRecord {
+    public static let databaseTableName = "snapshot"
+
+    public var id: String
+    public var volumeID: String
+    public var name: String
+    public var status: String
+    public var rbdSnapshot: String
+    public var sizeGB: Int
+    public var purged: Bool
+    public var createdAt: Date
+    public var updatedAt: Date
+
+    enum CodingKeys: String, CodingKey {
+        case id, volumeID = "volume_id", name, status, rbdSnapshot = "rbd_snapshot", sizeGB = "size_gb"
+        case purged, createdAt = "created_at", updatedAt = "updated_at"
+    }
+
+    public init(id: String, volumeID: String, name: String, status: String, rbdSnapshot: String, sizeGB: Int, now: Date = Date()) {
+        self.id = id
+        self.volumeID = volumeID
+        self.name = name
+        self.status = status
+        self.rbdSnapshot = rbdSnapshot
+        self.sizeGB = sizeGB
+        self.purged = false
+        self.createdAt = now
+        self.updatedAt = now
+    }
+}
+
+/// A durable unit of work. `step` is the index of the step to run next, written before that
+/// step's effect happens; `params` is the operation's own JSON.
+public struct JobRecord: Codable, Sendable, Equatable, FetchableRecord, PersistableRecord {
+    public static let databaseTableName = "job"
+
+    public var id: String
+    public var kind: String
+    public var state: String
+    /// Jobs with the same lock key never run at the same time (the volume they change).
+    public var lockKey: String
+    public var volumeID: String?
+    public var snapshotID: String?
+    public var params: String
+    public var step: Int
+    public var progress: Double
+    public var errorKind: String?
+    public var errorMessage: String?
+    public var idempotencyKey: String?
+    public var cancelRequested: Bool
+    /// Free text about how the job went (e.g. "flattened: clone depth 6 > 5").
+    public var note: String?
+    public var createdAt: Date
+    public var startedAt: Date?
+    public var finishedAt: Date?
+
+    enum CodingKeys: String, CodingKey {
+        case id, kind, state, lockKey = "lock_key", volumeID = "volume_id", snapshotID = "snapshot_id"
+        case params, step, progress, errorKind = "error_kind", errorMessage = "error_message"
+        case idempotencyKey = "idempotency_key", cancelRequested = "cancel_requested", note
+        case createdAt = "created_at", startedAt = "started_at", finishedAt = "finished_at"
+    }
+
+    public init(
+        id: String, kind: String, lockKey: String, volumeID: String? = nil, snapshotID: String? = nil,
+        params: String = "{}", idempotencyKey: String? = nil, now: Date = Date()
+    ) {
+        self.id = id
+        self.kind = kind
+        self.state = "queued"
+        self.lockKey = lockKey
+        self.volumeID = volumeID
+        self.snapshotID = snapshotID
+        self.params = params
+        self.step = 0
+        self.progress = 0
+        self.idempotencyKey = idempotencyKey
+        self.cancelRequested = false
+        self.createdAt = now
+    }
+
+    public var isFinal: Bool { state == "succeeded" || state == "failed" || state == "cancelled" }
+}

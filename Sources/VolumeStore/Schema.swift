@@ -1,0 +1,67 @@
+import GRDB
+
+/// The database schema, as ordered migrations. Add a new migration; never edit a shipped one.
+enum Schema {
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.execute(sql: """
+                CREATE TABLE volume (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    name TEXT NOT NULL,
+                    size_gb INTEGER NOT NULL CHECK (size_gb > 0),
+                    status TEXT NOT NULL,
+                    pool TEXT NOT NULL,
+                    rbd_image TEXT NOT NULL,
+                    parent_volume_id TEXT REFERENCES volume(id),
+                    parent_snapshot TEXT,
+                    source_kind TEXT,
+                    source_id TEXT,
+                    clone_depth INTEGER NOT NULL DEFAULT 0,
+                    purged INTEGER NOT NULL DEFAULT 0,
+                    created_at DATETIME NOT NULL,
+                    updated_at DATETIME NOT NULL
+                );
+                CREATE INDEX volume_parent ON volume(parent_volume_id) WHERE purged = 0;
+                CREATE INDEX volume_live ON volume(status, created_at);
+                CREATE UNIQUE INDEX volume_image ON volume(pool, rbd_image);
+
+                CREATE TABLE snapshot (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    volume_id TEXT NOT NULL REFERENCES volume(id),
+                    name TEXT NOT NULL,
+                    status TEXT NOT NULL,
+                    rbd_snapshot TEXT NOT NULL,
+                    size_gb INTEGER NOT NULL,
+                    purged INTEGER NOT NULL DEFAULT 0,
+                    created_at DATETIME NOT NULL,
+                    updated_at DATETIME NOT NULL
+                );
+                CREATE INDEX snapshot_volume ON snapshot(volume_id);
+
+                CREATE TABLE job (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    kind TEXT NOT NULL,
+                    state TEXT NOT NULL,
+                    lock_key TEXT NOT NULL,
+                    volume_id TEXT,
+                    snapshot_id TEXT,
+                    params TEXT NOT NULL,
+                    step INTEGER NOT NULL DEFAULT 0,
+                    progress REAL NOT NULL DEFAULT 0,
+                    error_kind TEXT,
+                    error_message TEXT,
+                    idempotency_key TEXT UNIQUE,
+                    cancel_requested INTEGER NOT NULL DEFAULT 0,
+                    note TEXT,
+                    created_at DATETIME NOT NULL,
+                    started_at DATETIME,
+                    finished_at DATETIME
+                );
+                CREATE INDEX job_unfinished ON job(state) WHERE state IN ('queued', 'running');
+                CREATE INDEX job_volume ON job(volume_id);
+                """)
+        }
+        return migrator
+    }
+}

@@ -1,0 +1,146 @@
+import Foundation
+import GRDB
+
+/// volumed's SQLite database (WAL). Every read and write of state goes through here.
+///
+/// Writes are transactions built from `StoreTransaction`'s named queries, so the engine can
+/// check and change several rows atomically without writing SQL.
+public final class Store: Sendable {
+    private let writer: any DatabaseWriter
+    public let path: String
+
+    /// Opens (creating if needed) the database at `path` and migrates it.
+    public init(path: String) throws {
+        var config = Configuration()
+        config.prepareDatabase { db in
+            // FULL: a commit is on disk before the effect it records is reported.
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+            try db.execute(sql: "PRAGMA foreign_keys = ON")
+        }
+        config.busyMode = .timeout(10)
+        config.maximumReaderCount = 4
+        let pool = try DatabasePool(path: path, configuration: config)
+        try Schema.migrator.migrate(pool)
+        self.writer = pool
+        self.path = path
+    }
+
+    /// Runs `body` in one write transaction.
+    public func write<T: Sendable>(_ body: @escaping @Sendable (StoreTransaction) throws -> T) async throws -> T {
+        try await writer.write { db in try body(StoreTransaction(db: db)) }
+    }
+
+    /// Runs `body` on a read-only snapshot of the database.
+    public func read<T: Sendable>(_ body: @escaping @Sendable (StoreTransaction) throws -> T) async throws -> T {
+        try await writer.read { db in try body(StoreTransaction(db: db)) }
+    }
+
+    /// `PRAGMA integrity_check`: "ok" when the file is sound.
+    public func integrityCheck() async throws -> String {
+        try await writer.read { db in try String.fetchOne(db, sql: "PRAGMA integrity_check") ?? "" }
+    }
+}
+
+/// The named queries available inside one transaction. Only lives inside `Store.read`/`write`.
+public struct StoreTransaction {
+    let db: Database
+
+    // MARK: volumes
+
+    public func volume(_ id: String) throws -> VolumeRecord? { try VolumeRecord.fetchOne(db, key: id) }
+
+    /// Volumes a user sees: everything not deleted, oldest first.
+    public func visibleVolumes() throws -> [VolumeRecord] {
+        try VolumeRecord.fetchAll(db, sql: "SELECT * FROM volume WHERE status != 'deleted' ORDER BY created_at, id")
+    }
+
+    /// Every volume whose RBD image should still be in the cluster.
+    public func unpurgedVolumes() throws -> [VolumeRecord] {
+        try VolumeRecord.fetchAll(db, sql: "SELECT * FROM volume WHERE purged = 0")
+    }
+
+    /// Clones that still hang from an image of `volumeID` (any snapshot), purged ones excluded.
+    public func cloneChildren(of volumeID: String) throws -> [VolumeRecord] {
+        try VolumeRecord.fetchAll(
+            db, sql: "SELECT * FROM volume WHERE parent_volume_id = ? AND purged = 0", arguments: [volumeID])
+    }
+
+    public func insert(_ volume: VolumeRecord) throws { try volume.insert(db) }
+    public func update(_ volume: VolumeRecord) throws {
+        var volume = volume
+        volume.updatedAt = Date()
+        try volume.update(db)
+    }
+
+    // MARK: snapshots
+
+    public func snapshot(_ id: String) throws -> SnapshotRecord? { try SnapshotRecord.fetchOne(db, key: id) }
+
+    public func visibleSnapshots(volumeID: String?) throws -> [SnapshotRecord] {
+        if let volumeID {
+            return try SnapshotRecord.fetchAll(
+                db, sql: "SELECT * FROM snapshot WHERE status != 'deleted' AND volume_id = ? ORDER BY created_at, id",
+                arguments: [volumeID])
+        }
+        return try SnapshotRecord.fetchAll(db, sql: "SELECT * FROM snapshot WHERE status != 'deleted' ORDER BY created_at, id")
+    }
+
+    /// Snapshots of `volumeID` whose RBD snapshot should still exist.
+    public func unpurgedSnapshots(of volumeID: String) throws -> [SnapshotRecord] {
+        try SnapshotRecord.fetchAll(
+            db, sql: "SELECT * FROM snapshot WHERE volume_id = ? AND purged = 0", arguments: [volumeID])
+    }
+
+    public func unpurgedSnapshots() throws -> [SnapshotRecord] {
+        try SnapshotRecord.fetchAll(db, sql: "SELECT * FROM snapshot WHERE purged = 0")
+    }
+
+    public func insert(_ snapshot: SnapshotRecord) throws { try snapshot.insert(db) }
+    public func update(_ snapshot: SnapshotRecord) throws {
+        var snapshot = snapshot
+        snapshot.updatedAt = Date()
+        try snapshot.update(db)
+    }
+
+    // MARK: jobs
+
+    public func job(_ id: String) throws -> JobRecord? { try JobRecord.fetchOne(db, key: id) }
+
+    public func job(idempotencyKey: String) throws -> JobRecord? {
+        try JobRecord.fetchOne(db, sql: "SELECT * FROM job WHERE idempotency_key = ?", arguments: [idempotencyKey])
+    }
+
+    /// Queued and running jobs, in the order they were accepted.
+    public func unfinishedJobs() throws -> [JobRecord] {
+        try JobRecord.fetchAll(
+            db, sql: "SELECT * FROM job WHERE state IN ('queued', 'running') ORDER BY created_at, rowid")
+    }
+
+    /// The most recent jobs first, optionally only those about one volume.
+    public func recentJobs(volumeID: String?, limit: Int) throws -> [JobRecord] {
+        if let volumeID {
+            return try JobRecord.fetchAll(
+                db, sql: "SELECT * FROM job WHERE volume_id = ? ORDER BY created_at DESC, rowid DESC LIMIT ?",
+                arguments: [volumeID, limit])
+        }
+        return try JobRecord.fetchAll(db, sql: "SELECT * FROM job ORDER BY created_at DESC, rowid DESC LIMIT ?", arguments: [limit])
+    }
+
+    /// A queued job of `kind` on `lockKey`, to avoid queueing the same housekeeping twice.
+    public func queuedJob(kind: String, lockKey: String) throws -> JobRecord? {
+        try JobRecord.fetchOne(
+            db, sql: "SELECT * FROM job WHERE kind = ? AND lock_key = ? AND state = 'queued' LIMIT 1",
+            arguments: [kind, lockKey])
+    }
+
+    public func countJobs(state: String) throws -> Int {
+        try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM job WHERE state = ?", arguments: [state]) ?? 0
+    }
+
+    public func countVolumes(status: String) throws -> Int {
+        try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM volume WHERE status = ?", arguments: [status]) ?? 0
+    }
+
+    public func insert(_ job: JobRecord) throws { try job.insert(db) }
+    public func update(_ job: JobRecord) throws { try job.update(db) }
+}
