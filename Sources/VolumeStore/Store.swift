@@ -144,3 +144,17 @@ public struct StoreTransaction {
     public func insert(_ job: JobRecord) throws { try job.insert(db) }
     public func update(_ job: JobRecord) throws { try job.update(db) }
 }
+
+extension StoreTransaction {
+    /// Adds `delta` to the clone depth of every clone below `volumeID` (after it was flattened).
+    public func shiftCloneDepth(ofDescendantsOf volumeID: String, by delta: Int) throws {
+        guard delta != 0 else { return }
+        try db.execute(sql: """
+            WITH RECURSIVE below(id) AS (
+                SELECT id FROM volume WHERE parent_volume_id = ? AND purged = 0
+                UNION SELECT v.id FROM volume v JOIN below ON v.parent_volume_id = below.id WHERE v.purged = 0
+            )
+            UPDATE volume SET clone_depth = MAX(0, clone_depth + ?) WHERE id IN below
+            """, arguments: [volumeID, delta])
+    }
+}

@@ -1,0 +1,228 @@
+import Foundation
+import Logging
+import RBD
+import Synchronization
+import VolumeStore
+
+/// The job engine: accepts requests as durable jobs, runs them on a pool of workers, resumes
+/// them after a crash, and tells waiters the moment a job's row is final.
+public final class Engine: Sendable {
+    public let store: Store
+    public let cluster: Cluster
+    let logger: Logger
+    let events = JobEvents()
+    let scheduler: Scheduler
+    private let liveSettings: Mutex<EngineSettings>
+    private let running = Mutex<[String: JobContext]>([:])
+    private let stopping = Atomic<Bool>(false)
+
+    public init(store: Store, cluster: Cluster, settings: EngineSettings, logger: Logger) {
+        self.store = store
+        self.cluster = cluster
+        self.liveSettings = Mutex(settings)
+        self.logger = logger
+        self.scheduler = Scheduler(flattenLimit: settings.concurrentFlattens)
+    }
+
+    public var settings: EngineSettings { liveSettings.withLock { $0 } }
+
+    /// Applies the options that may change while running (flatten limit, clone depth, …).
+    public func apply(_ settings: EngineSettings) async {
+        liveSettings.withLock { $0 = settings }
+        await scheduler.setFlattenLimit(settings.concurrentFlattens)
+    }
+
+    public var isStopping: Bool { stopping.load(ordering: .relaxed) }
+
+    /// Jobs running and queued right now.
+    public func load() async -> (running: Int, queued: Int) {
+        (await scheduler.runningCount, await scheduler.queuedCount)
+    }
+
+    // MARK: running
+
+    /// Recovers unfinished jobs, then runs workers until `stop()`; returns when the last
+    /// running step has reached a checkpoint.
+    public func run() async throws {
+        let resumed = try await recover()
+        if !resumed.isEmpty { logger.notice("resuming \(resumed.count) unfinished job(s)") }
+        for job in resumed { await enqueue(job) }
+        let workers = settings.workers
+        await withTaskGroup(of: Void.self) { group in
+            for _ in 0..<workers {
+                group.addTask { await self.workerLoop() }
+            }
+        }
+    }
+
+    /// Stops taking jobs; running ones stop at their next checkpoint and resume at the next start.
+    public func stop() async {
+        stopping.store(true, ordering: .relaxed)
+        await scheduler.stop()
+    }
+
+    private func workerLoop() async {
+        while let entry = await scheduler.next() {
+            await execute(entry)
+            await scheduler.finished(entry)
+        }
+    }
+
+    func enqueue(_ job: JobRecord) async {
+        await scheduler.enqueue(.init(jobID: job.id, lockKey: job.lockKey, flattens: job.flattens))
+    }
+
+    private func makeContext(_ job: JobRecord) -> JobContext {
+        JobContext(job: job, store: store, cluster: cluster, settings: settings, events: events, logger: logger,
+                   isStopping: { [self] in self.isStopping })
+    }
+
+    private func execute(_ entry: Scheduler.Entry) async {
+        let jobID = entry.jobID
+        let job: JobRecord
+        do {
+            guard let row = try await store.write({ tx -> JobRecord? in
+                guard var job = try tx.job(jobID), !job.isFinal else { return nil }
+                job.state = "running"
+                job.startedAt = job.startedAt ?? Date()
+                try tx.update(job)
+                return job
+            }) else { return }
+            job = row
+        } catch {
+            logger.error("cannot start job \(jobID): \(error)", metadata: ["job_id": "\(jobID)"])
+            return
+        }
+        let context = makeContext(job)
+        running.withLock { $0[jobID] = context }
+        defer { _ = running.withLock { $0.removeValue(forKey: jobID) } }
+        context.logger.info("job started")
+
+        let operation: any Operation
+        do {
+            operation = try job.operation()
+        } catch {
+            await finish(context, state: "failed", error: EngineError.from(error), completion: { _ in [] })
+            return
+        }
+        do {
+            let completion = try await operation.run(context)
+            await finish(context, state: "succeeded", error: nil, completion: completion)
+        } catch {
+            let failure = EngineError.from(error)
+            if error is JobInterrupted || (isStopping && !context.isCancelled) {
+                context.logger.notice("job interrupted by shutdown at step \(context.job.step); it resumes at the next start")
+                _ = try? await store.write { tx in
+                    guard var row = try tx.job(jobID), !row.isFinal else { return }
+                    row.state = "queued"
+                    try tx.update(row)
+                }
+                return
+            }
+            let completion = await operation.rollback(context, error: failure)
+            let state = if case .cancelled = failure { "cancelled" } else { "failed" }
+            await finish(context, state: state, error: failure, completion: completion)
+        }
+    }
+
+    /// Writes the job's final row together with the operation's own changes, then tells waiters.
+    private func finish(_ context: JobContext, state: String, error: EngineError?, completion: @escaping Completion) async {
+        let jobID = context.jobID
+        let note = context.job.note
+        do {
+            let (final, followUps) = try await store.write { tx -> (JobRecord, [JobRecord]) in
+                let followUps = try completion(tx)
+                guard var job = try tx.job(jobID) else { throw EngineError.internalError("job \(jobID) vanished") }
+                job.state = state
+                job.finishedAt = Date()
+                job.note = note ?? job.note
+                if state == "succeeded" { job.progress = 1 }
+                job.errorKind = error?.kind
+                job.errorMessage = error?.message
+                try tx.update(job)
+                return (job, followUps)
+            }
+            if let error {
+                context.logger.error("job \(state): \(error.message)")
+            } else {
+                context.logger.info("job succeeded")
+            }
+            events.publish(.finished(final))
+            for job in followUps { await enqueue(job) }
+        } catch {
+            context.logger.critical("cannot record the end of job \(jobID): \(error); it resumes at the next start")
+        }
+    }
+
+    // MARK: recovery
+
+    /// Puts jobs found running back in the queue (they resume from their checkpoint), queues a
+    /// purge for every deleted volume whose image is still there, and returns the queue.
+    private func recover() async throws -> [JobRecord] {
+        try await store.write { tx -> [JobRecord] in
+            var unfinished = try tx.unfinishedJobs()
+            for index in unfinished.indices where unfinished[index].state == "running" {
+                unfinished[index].state = "queued"
+                try tx.update(unfinished[index])
+            }
+            let busy = Set(unfinished.compactMap(\.volumeID))
+            for volume in try tx.unpurgedVolumes() where !busy.contains(volume.id) {
+                switch volume.status {
+                case "deleted":
+                    if let purge = try JobQueue.queuePurge(tx, volumeID: volume.id) { unfinished.append(purge) }
+                case "creating", "deleting", "extending":
+                    // A transitional state with no job left to finish it: say so rather than hang.
+                    var stuck = volume
+                    stuck.status = volume.status == "deleting" || volume.status == "extending" ? "available" : "error"
+                    try tx.update(stuck)
+                default:
+                    break
+                }
+            }
+            return unfinished
+        }
+    }
+
+    // MARK: waiting and cancelling
+
+    /// Returns the job once its row is final (at once if it already is).
+    public func wait(jobID: String) async throws -> JobRecord {
+        let stream = events.subscribe(jobID: jobID)
+        guard let job = try await store.read({ try $0.job(jobID) }) else {
+            throw EngineError.notFound("job \(jobID) not found")
+        }
+        if job.isFinal { return job }
+        for await event in stream {
+            if case .finished(let final) = event { return final }
+        }
+        try Task.checkCancellation()
+        return try await store.read { try $0.job(jobID) } ?? job
+    }
+
+    /// Progress and the end of one job, as they happen.
+    public func watch(jobID: String) -> AsyncStream<JobEvent> {
+        events.subscribe(jobID: jobID)
+    }
+
+    /// Cancels a job: a queued one ends at once (its admission undone), a running one stops at
+    /// its next checkpoint or within a flatten. A finished job cannot be cancelled.
+    public func cancel(jobID: String) async throws -> JobRecord {
+        let job = try await store.write { tx -> JobRecord in
+            guard var job = try tx.job(jobID) else { throw EngineError.notFound("job \(jobID) not found") }
+            guard !job.isFinal else { throw EngineError.conflict("job \(jobID) already \(job.state)") }
+            job.cancelRequested = true
+            try tx.update(job)
+            return job
+        }
+        if await scheduler.removeQueued(jobID) {
+            let context = makeContext(job)
+            context.requestCancel()
+            let operation = try job.operation()
+            let completion = await operation.rollback(context, error: .cancelled("cancelled by request"))
+            await finish(context, state: "cancelled", error: .cancelled("cancelled by request"), completion: completion)
+        } else {
+            running.withLock { $0[jobID] }?.requestCancel()
+        }
+        return try await store.read { try $0.job(jobID) } ?? job
+    }
+}

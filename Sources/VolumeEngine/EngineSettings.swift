@@ -1,0 +1,32 @@
+/// The options the engine works with. Those marked *live* may change on reload.
+public struct EngineSettings: Sendable, Equatable {
+    /// Pool for volumes (`rbd_pool`).
+    public var pool: String
+    /// Worker tasks running jobs (*live*).
+    public var workers: Int
+    /// Deepest clone chain allowed; ≤ 0 means full copies (`rbd_max_clone_depth`, *live*).
+    public var maxCloneDepth: Int
+    /// Flatten volumes made from snapshots (`rbd_flatten_volume_from_snapshot`, *live*).
+    public var flattenVolumeFromSnapshot: Bool
+    /// Object size as a power of two (from `rbd_store_chunk_size` MiB).
+    public var imageOrder: Int
+    /// Flattens at once; 0 = unlimited (`rbd_concurrent_flatten_operations`, *live*).
+    public var concurrentFlattens: Int
+    /// Attempts of a step when the cluster is unreachable, and the first wait between them.
+    public var clusterRetries: Int
+    public var clusterRetryInterval: Duration
+
+    public init(
+        pool: String = "volumes", workers: Int = 4, maxCloneDepth: Int = 5, flattenVolumeFromSnapshot: Bool = false,
+        imageOrder: Int = 22, concurrentFlattens: Int = 3, clusterRetries: Int = 3, clusterRetryInterval: Duration = .seconds(5)
+    ) {
+        self.pool = pool
+        self.workers = workers
+        self.maxCloneDepth = maxCloneDepth
+        self.flattenVolumeFromSnapshot = flattenVolumeFromSnapshot
+        self.imageOrder = imageOrder
+        self.concurrentFlattens = concurrentFlattens
+        self.clusterRetries = clusterRetries
+        self.clusterRetryInterval = clusterRetryInterval
+    }
+}

@@ -1,0 +1,133 @@
+import Foundation
+import Logging
+import RBD
+import Synchronization
+import VolumeStore
+
+/// Raised inside a job when the daemon is stopping: the job stays in the database and resumes
+/// from its last checkpoint at the next start. Never rolled back.
+struct JobInterrupted: Error {}
+
+/// What an operation's steps work with: the job's row, the cluster, the store, progress,
+/// cancellation and checkpoints.
+final class JobContext: Sendable {
+    let jobID: String
+    let store: Store
+    let cluster: Cluster
+    let settings: EngineSettings
+    let logger: Logger
+    private let events: JobEvents
+    private let isStopping: @Sendable () -> Bool
+    private let state: Mutex<State>
+
+    private struct State {
+        var job: JobRecord
+        var cancelRequested: Bool
+        var publishedProgress: Double = 0
+        var persistedProgress: Double = 0
+        var persistedAt: ContinuousClock.Instant = .now
+    }
+
+    init(
+        job: JobRecord, store: Store, cluster: Cluster, settings: EngineSettings, events: JobEvents,
+        logger: Logger, isStopping: @escaping @Sendable () -> Bool
+    ) {
+        self.jobID = job.id
+        self.store = store
+        self.cluster = cluster
+        self.settings = settings
+        self.events = events
+        self.isStopping = isStopping
+        var logger = logger
+        logger[metadataKey: "job_id"] = "\(job.id)"
+        logger[metadataKey: "operation"] = "\(job.kind)"
+        if let volumeID = job.volumeID { logger[metadataKey: "volume_id"] = "\(volumeID)" }
+        if let snapshotID = job.snapshotID { logger[metadataKey: "snapshot_id"] = "\(snapshotID)" }
+        self.logger = logger
+        self.state = Mutex(State(job: job, cancelRequested: job.cancelRequested))
+    }
+
+    var job: JobRecord { state.withLock { $0.job } }
+    var isCancelled: Bool { state.withLock { $0.cancelRequested } }
+
+    func requestCancel() { state.withLock { $0.cancelRequested = true } }
+
+    /// Runs step `index` unless an earlier run of this job already finished it, then records
+    /// that it is done. Every step must be idempotent: a crash can always repeat the last one.
+    func step(_ index: Int, _ name: String, _ body: () async throws -> Void) async throws {
+        guard job.step <= index else { return }
+        try checkInterruption()
+        logger.debug("step \(index): \(name)")
+        try await body()
+        try await store.write { [jobID] tx in
+            guard var row = try tx.job(jobID) else { return }
+            row.step = index + 1
+            try tx.update(row)
+        }
+        state.withLock { $0.job.step = index + 1 }
+    }
+
+    /// Throws when the job should stop between steps: the daemon is stopping, or a user cancelled it.
+    func checkInterruption() throws {
+        if isStopping() { throw JobInterrupted() }
+        if isCancelled { throw EngineError.cancelled("cancelled by request") }
+    }
+
+    /// Runs `body` on the blocking pool. When the cluster is unreachable, retries with a
+    /// doubling wait, `clusterRetries` attempts in all, then fails with `cluster_unavailable`.
+    func rbd<T: Sendable>(_ body: @escaping @Sendable (Cluster.Session) throws -> T) async throws -> T {
+        var wait = settings.clusterRetryInterval
+        let attempts = max(1, settings.clusterRetries)
+        for attempt in 1...attempts {
+            do {
+                return try await cluster.run(body)
+            } catch let error as RBDError where error.isClusterUnavailable && attempt < attempts {
+                logger.warning("cluster unavailable (attempt \(attempt)/\(attempts)): \(error); retrying in \(wait)")
+                try checkInterruption()
+                try await Task.sleep(for: wait)
+                wait *= 2
+            }
+        }
+        preconditionFailure("unreachable: the last attempt returns or throws")
+    }
+
+    /// A progress callback for librbd: publishes progress, persists it now and then, and
+    /// tells librbd to stop when the job is cancelled or the daemon is stopping.
+    func progressCallback(from start: Double = 0, to end: Double = 1) -> @Sendable (UInt64, UInt64) -> Bool {
+        { [self] done, total in
+            let fraction = total == 0 ? 1 : Double(done) / Double(total)
+            report(progress: start + (end - start) * fraction)
+            return !(isStopping() || isCancelled)
+        }
+    }
+
+    func report(progress: Double) {
+        let (publish, persist) = state.withLock { state -> (Bool, Bool) in
+            state.job.progress = progress
+            let publish = progress - state.publishedProgress >= 0.01 || progress >= 1
+            if publish { state.publishedProgress = progress }
+            let persist = progress - state.persistedProgress >= 0.1 || state.persistedAt.duration(to: .now) > .seconds(2)
+            if persist {
+                state.persistedProgress = progress
+                state.persistedAt = .now
+            }
+            return (publish, persist)
+        }
+        if publish { events.publish(.progress(jobID: jobID, progress: progress)) }
+        if persist {
+            let jobID = self.jobID
+            let store = self.store
+            Task {
+                try? await store.write { tx in
+                    guard var row = try tx.job(jobID), !row.isFinal else { return }
+                    row.progress = max(row.progress, progress)
+                    try tx.update(row)
+                }
+            }
+        }
+    }
+
+    func note(_ text: String) {
+        state.withLock { $0.job.note = text }
+    }
+}

@@ -1,0 +1,11 @@
+/// Every kind of job. The raw values are stored in the database and shown to clients.
+public enum JobKind: String, Sendable, CaseIterable {
+    case createVolume = "volume.create"
+    case deleteVolume = "volume.delete"
+    case extendVolume = "volume.extend"
+    case flattenVolume = "volume.flatten"
+    case createSnapshot = "snapshot.create"
+    case deleteSnapshot = "snapshot.delete"
+    /// Housekeeping: removes a deleted volume's image and snapshots once nothing depends on them.
+    case purgeVolume = "volume.purge"
+}

@@ -1,0 +1,96 @@
+import RBD
+import VolumeStore
+
+/// Takes a protected RBD snapshot `snapshot-<id>` of a volume's image.
+struct CreateSnapshot: Operation {
+    let snapshotID: String
+
+    func run(_ context: JobContext) async throws -> Completion {
+        let snapshotID = self.snapshotID
+        let (snapshot, volume) = try await context.store.read { tx in
+            let snapshot = try tx.requireSnapshot(snapshotID)
+            return (snapshot, try tx.requireVolume(snapshot.volumeID))
+        }
+        let name = snapshot.rbdSnapshot
+        try await context.step(0, "snapshot \(volume.rbdImage)@\(name)") {
+            try await context.rbd { session in
+                try session.pool(volume.pool).withImage(volume.rbdImage) { image in
+                    if try !image.snapshotExists(name) { try image.createSnapshot(name) }
+                    if try !image.isProtected(name) { try image.protectSnapshot(name) }
+                }
+            }
+        }
+        return { tx in
+            var snapshot = try tx.requireSnapshot(snapshotID)
+            if snapshot.status == "creating" { snapshot.status = "available" }
+            try tx.update(snapshot)
+            return []
+        }
+    }
+
+    func rollback(_ context: JobContext, error: EngineError) async -> Completion {
+        let snapshotID = self.snapshotID
+        var removed = false
+        if let (snapshot, volume) = try? await context.store.read({ tx in
+            let snapshot = try tx.requireSnapshot(snapshotID)
+            return (snapshot, try tx.requireVolume(snapshot.volumeID))
+        }) {
+            do {
+                try await context.cluster.run { session in
+                    try session.pool(volume.pool).withImage(volume.rbdImage) { image in
+                        guard try image.snapshotExists(snapshot.rbdSnapshot) else { return }
+                        do { try image.unprotectSnapshot(snapshot.rbdSnapshot) } catch let error as RBDError where error.code == .invalidArgument {}
+                        try image.removeSnapshot(snapshot.rbdSnapshot)
+                    }
+                }
+                removed = true
+            } catch {
+                context.logger.error("could not remove snapshot after a failed create: \(error); it stays recorded for deletion")
+            }
+        }
+        let cancelled = if case .cancelled = error { true } else { false }
+        return { [removed] tx in
+            var snapshot = try tx.requireSnapshot(snapshotID)
+            snapshot.status = cancelled && removed ? "deleted" : "error"
+            snapshot.purged = removed
+            try tx.update(snapshot)
+            return []
+        }
+    }
+}
+
+/// Deletes a snapshot for its user at once; its RBD snapshot goes when no clone hangs from it.
+struct DeleteSnapshot: Operation {
+    let snapshotID: String
+    let volumeID: String
+    let priorStatus: String
+
+    func run(_ context: JobContext) async throws -> Completion {
+        let (snapshotID, volumeID) = (self.snapshotID, self.volumeID)
+        try await context.step(0, "mark deleted") {
+            try await context.store.write { tx in
+                var snapshot = try tx.requireSnapshot(snapshotID)
+                snapshot.status = "deleted"
+                try tx.update(snapshot)
+            }
+        }
+        var followUps: [JobRecord] = []
+        try await context.step(1, "purge") {
+            followUps = try await Purge(volumeID: volumeID).run(context)
+        }
+        let result = followUps
+        return { _ in result }
+    }
+
+    func rollback(_ context: JobContext, error: EngineError) async -> Completion {
+        let (snapshotID, priorStatus) = (self.snapshotID, self.priorStatus)
+        return { tx in
+            var snapshot = try tx.requireSnapshot(snapshotID)
+            if snapshot.status == "deleting" {
+                snapshot.status = priorStatus
+                try tx.update(snapshot)
+            }
+            return []
+        }
+    }
+}

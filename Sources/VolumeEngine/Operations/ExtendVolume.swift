@@ -1,0 +1,38 @@
+import RBD
+import VolumeStore
+
+/// Grows a volume's image. Shrinking was refused at admission.
+struct ExtendVolume: Operation {
+    let volumeID: String
+    let sizeGB: Int
+
+    func run(_ context: JobContext) async throws -> Completion {
+        let (volumeID, sizeGB) = (self.volumeID, self.sizeGB)
+        let volume = try await context.store.read { try $0.requireVolume(volumeID) }
+        let size = UInt64(sizeGB) << 30
+        try await context.step(0, "resize to \(sizeGB) GiB") {
+            try await context.rbd { session in
+                try session.pool(volume.pool).withImage(volume.rbdImage) { image in
+                    if try image.size() < size { try image.resize(to: size) }
+                }
+            }
+        }
+        return { tx in
+            var volume = try tx.requireVolume(volumeID)
+            volume.sizeGB = sizeGB
+            if volume.status == "extending" { volume.status = "available" }
+            try tx.update(volume)
+            return []
+        }
+    }
+
+    func rollback(_ context: JobContext, error: EngineError) async -> Completion {
+        let volumeID = self.volumeID
+        return { tx in
+            var volume = try tx.requireVolume(volumeID)
+            if volume.status == "extending" { volume.status = "available" }
+            try tx.update(volume)
+            return []
+        }
+    }
+}

@@ -1,0 +1,43 @@
+import RBD
+import VolumeStore
+
+/// Copies a clone's shared data from its parent so that it stands alone; progress is the
+/// fraction of objects done. The parent is then re-checked for a purge.
+struct FlattenVolume: Operation {
+    let volumeID: String
+
+    func run(_ context: JobContext) async throws -> Completion {
+        let volumeID = self.volumeID
+        let volume = try await context.store.read { try $0.requireVolume(volumeID) }
+        guard let parentID = volume.parentVolumeID else {
+            context.note("already flat")
+            return { _ in [] }
+        }
+        try await context.step(0, "flatten \(volume.rbdImage)") {
+            let progress = context.progressCallback()
+            try await context.rbd { session in
+                try session.pool(volume.pool).withImage(volume.rbdImage) { image in
+                    if try image.parent() != nil { try image.flatten(progress: progress) }
+                }
+            }
+        }
+        return Self.detach(volumeID, parentID: parentID)
+    }
+
+    func rollback(_ context: JobContext, error: EngineError) async -> Completion {
+        { _ in [] }
+    }
+
+    /// Records that `volumeID` is flat: its clone descendants are now shallower by its old depth.
+    static func detach(_ volumeID: String, parentID: String) -> Completion {
+        { tx in
+            var volume = try tx.requireVolume(volumeID)
+            try tx.shiftCloneDepth(ofDescendantsOf: volumeID, by: -volume.cloneDepth)
+            volume.parentVolumeID = nil
+            volume.parentSnapshot = nil
+            volume.cloneDepth = 0
+            try tx.update(volume)
+            return try JobQueue.queuePurge(tx, volumeID: parentID).map { [$0] } ?? []
+        }
+    }
+}

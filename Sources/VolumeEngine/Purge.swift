@@ -1,0 +1,101 @@
+import Foundation
+import RBD
+import VolumeStore
+
+/// Removes what a volume's image no longer needs, as the database says:
+/// snapshots that are deleted (or clone snapshots whose clone is gone or flat) and have no
+/// clone children left, then the image itself once the volume is deleted and nothing hangs
+/// from it. Idempotent; derived from the database every time, so any order of deletes by a
+/// user ends with an empty pool. When an image goes, its parent is queued for the same check.
+struct Purge {
+    let volumeID: String
+
+    struct Outcome: Sendable {
+        var removedSnapshots: [String] = []
+        var keptSnapshots: [String] = []
+        var imageRemoved = false
+    }
+
+    /// Returns the purge jobs to queue next (for the parent, when this image went).
+    func run(_ context: JobContext) async throws -> [JobRecord] {
+        let volumeID = self.volumeID
+        let plan = try await context.store.read { tx -> (VolumeRecord, [SnapshotRecord], [VolumeRecord])? in
+            guard let volume = try tx.volume(volumeID), !volume.purged else { return nil }
+            return (volume, try tx.unpurgedSnapshots(of: volumeID), try tx.cloneChildren(of: volumeID))
+        }
+        guard let (volume, snapshots, children) = plan else { return [] }
+
+        let childSnapshots = Set(children.compactMap(\.parentSnapshot))
+        let wanted = Set(snapshots.filter { $0.status != "deleted" }.map(\.rbdSnapshot)).union(childSnapshots)
+        let removeImage = volume.status == "deleted" && wanted.isEmpty
+        let pool = volume.pool
+        let image = volume.rbdImage
+
+        let outcome = try await context.rbd { session -> Outcome in
+            var outcome = Outcome()
+            let io = try session.pool(pool)
+            var remaining: [String] = []
+            do {
+                try io.withImage(image) { image in
+                    for snapshot in try image.snapshots() where !wanted.contains(snapshot.name) {
+                        guard RBDNames.isManagedSnapshot(snapshot.name) else { continue }
+                        // Never break a clone the database does not know about.
+                        if try image.isProtected(snapshot.name), try !image.children(of: snapshot.name).isEmpty {
+                            outcome.keptSnapshots.append(snapshot.name)
+                            continue
+                        }
+                        do { try image.unprotectSnapshot(snapshot.name) } catch let error as RBDError where error.code == .invalidArgument {}
+                        do { try image.removeSnapshot(snapshot.name) } catch let error as RBDError where error.code == .notFound {}
+                        outcome.removedSnapshots.append(snapshot.name)
+                    }
+                    remaining = try image.snapshots().map(\.name)
+                }
+            } catch let error as RBDError where error.code == .notFound {
+                outcome.imageRemoved = true
+                return outcome
+            }
+            if removeImage {
+                guard remaining.isEmpty else {
+                    throw EngineError.inUse(
+                        "image \(pool)/\(image) still has snapshots: \(remaining.joined(separator: ", "))")
+                }
+                do { try io.removeImage(name: image) } catch let error as RBDError where error.code == .notFound {}
+                outcome.imageRemoved = true
+            }
+            return outcome
+        }
+
+        if !outcome.removedSnapshots.isEmpty || outcome.imageRemoved {
+            context.logger.info("purged \(pool)/\(image): snapshots removed \(outcome.removedSnapshots), image removed \(outcome.imageRemoved)")
+        }
+        return try await context.store.write { tx -> [JobRecord] in
+            guard var volume = try tx.volume(volumeID) else { return [] }
+            for var snapshot in try tx.unpurgedSnapshots(of: volumeID)
+            where outcome.imageRemoved || outcome.removedSnapshots.contains(snapshot.rbdSnapshot) {
+                snapshot.purged = true
+                if snapshot.status != "deleted" { snapshot.status = "error" }
+                try tx.update(snapshot)
+            }
+            guard outcome.imageRemoved, !volume.purged else { return [] }
+            volume.purged = true
+            if volume.status != "deleted" { volume.status = "error" }
+            let parent = volume.parentVolumeID
+            try tx.update(volume)
+            guard let parent else { return [] }
+            return try JobQueue.queuePurge(tx, volumeID: parent).map { [$0] } ?? []
+        }
+    }
+}
+
+/// Inserting jobs inside a transaction.
+enum JobQueue {
+    /// Queues a purge of `volumeID` unless one is already queued.
+    static func queuePurge(_ tx: StoreTransaction, volumeID: String) throws -> JobRecord? {
+        if try tx.queuedJob(kind: JobKind.purgeVolume.rawValue, lockKey: volumeID) != nil { return nil }
+        let job = JobRecord(id: newID(), kind: JobKind.purgeVolume.rawValue, lockKey: volumeID, volumeID: volumeID)
+        try tx.insert(job)
+        return job
+    }
+}
+
+func newID() -> String { UUID().uuidString.lowercased() }
