@@ -14,12 +14,13 @@ public enum Method: String, Sendable, CaseIterable {
     case jobList = "job.list"
     case jobCancel = "job.cancel"
     case jobWait = "job.wait"
+    case jobWatch = "job.watch"
     case serviceStatus = "service.status"
 
     /// Methods that change nothing: open to every user who can connect.
     public var isReadOnly: Bool {
         switch self {
-        case .volumeGet, .volumeList, .snapshotGet, .snapshotList, .jobGet, .jobList, .jobWait, .serviceStatus: true
+        case .volumeGet, .volumeList, .snapshotGet, .snapshotList, .jobGet, .jobList, .jobWait, .jobWatch, .serviceStatus: true
         default: false
         }
     }

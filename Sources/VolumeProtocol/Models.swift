@@ -48,6 +48,22 @@ public struct Volume: Sendable, Codable, Equatable {
         case id, name, sizeGB = "size_gb", status, pool, rbdImage = "rbd_image", parent, source
         case cloneDepth = "clone_depth", createdAt = "created_at", updatedAt = "updated_at"
     }
+
+    /// Optional fields are written as `null`, never left out: clients may rely on every key.
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(id, forKey: .id)
+        try c.encode(name, forKey: .name)
+        try c.encode(sizeGB, forKey: .sizeGB)
+        try c.encode(status, forKey: .status)
+        try c.encode(pool, forKey: .pool)
+        try c.encode(rbdImage, forKey: .rbdImage)
+        try c.encode(parent, forKey: .parent)
+        try c.encode(source, forKey: .source)
+        try c.encode(cloneDepth, forKey: .cloneDepth)
+        try c.encode(createdAt, forKey: .createdAt)
+        try c.encode(updatedAt, forKey: .updatedAt)
+    }
 }
 
 /// Where a new volume comes from.
@@ -146,6 +162,21 @@ public struct Job: Sendable, Codable, Equatable {
         case id, kind, state, progress, error, volumeID = "volume_id", snapshotID = "snapshot_id", note
         case createdAt = "created_at", startedAt = "started_at", finishedAt = "finished_at"
     }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(id, forKey: .id)
+        try c.encode(kind, forKey: .kind)
+        try c.encode(state, forKey: .state)
+        try c.encode(progress, forKey: .progress)
+        try c.encode(error, forKey: .error)
+        try c.encode(volumeID, forKey: .volumeID)
+        try c.encode(snapshotID, forKey: .snapshotID)
+        try c.encode(note, forKey: .note)
+        try c.encode(createdAt, forKey: .createdAt)
+        try c.encode(startedAt, forKey: .startedAt)
+        try c.encode(finishedAt, forKey: .finishedAt)
+    }
 }
 
 /// The answer to a mutating call: the job and what it changes.
@@ -158,6 +189,16 @@ public struct MutationResult: Sendable, Codable, Equatable {
         self.job = job
         self.volume = volume
         self.snapshot = snapshot
+    }
+
+    enum CodingKeys: String, CodingKey { case job, volume, snapshot }
+
+    /// Writes `job` and whichever of `volume`/`snapshot` the call is about.
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(job, forKey: .job)
+        try c.encodeIfPresent(volume, forKey: .volume)
+        try c.encodeIfPresent(snapshot, forKey: .snapshot)
     }
 }
 
@@ -193,6 +234,20 @@ public struct ServiceStatus: Sendable, Codable, Equatable {
     enum CodingKeys: String, CodingKey {
         case version, state, clusterFSID = "cluster_fsid", clusterConnected = "cluster_connected", pool, workers
         case jobsRunning = "jobs_running", jobsQueued = "jobs_queued", volumes, uptimeSeconds = "uptime_seconds"
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(version, forKey: .version)
+        try c.encode(state, forKey: .state)
+        try c.encode(clusterFSID, forKey: .clusterFSID)
+        try c.encode(clusterConnected, forKey: .clusterConnected)
+        try c.encode(pool, forKey: .pool)
+        try c.encode(workers, forKey: .workers)
+        try c.encode(jobsRunning, forKey: .jobsRunning)
+        try c.encode(jobsQueued, forKey: .jobsQueued)
+        try c.encode(volumes, forKey: .volumes)
+        try c.encode(uptimeSeconds, forKey: .uptimeSeconds)
     }
 }
 

@@ -1,6 +1,16 @@
 #ifndef VOLUMED_CSYSTEMD_H
 #define VOLUMED_CSYSTEMD_H
 #include <sys/types.h>
+#include <sys/socket.h>
+
+/// `struct ucred`, which Swift cannot see through Glibc: the result of SO_PEERCRED.
+typedef struct volumed_ucred {
+    pid_t pid;
+    uid_t uid;
+    gid_t gid;
+} volumed_ucred;
+
+static const int VOLUMED_SO_PEERCRED = SO_PEERCRED;
 
 /// Credentials of the peer of a connected Unix socket (SO_PEERCRED). Returns 0 or -errno.
 int volumed_peer_credentials(int fd, pid_t *pid, uid_t *uid, gid_t *gid);

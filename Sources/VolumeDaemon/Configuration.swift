@@ -1,0 +1,179 @@
+import Foundation
+import Logging
+import RBD
+import VolumeEngine
+
+/// volumed's configuration, read from an INI file with Cinder's option names and defaults.
+/// Unknown options, bad values and missing files are errors naming the file, line and option.
+public struct Configuration: Sendable, Equatable {
+    public static let defaultPath = "/etc/volumed/volumed.conf"
+
+    // [DEFAULT]
+    public var stateDir = "/var/lib/volumed"
+    public var socketPath = "/run/volumed/volumed.sock"
+    public var workers = 4
+    public var logLevel = Logger.Level.info
+    /// Groups whose members may call mutating methods (root always may).
+    public var adminGroups: [String] = []
+    // [rbd]
+    public var rbdPool = "volumes"
+    public var rbdUser = "admin"
+    public var rbdCephConf = "/etc/ceph/ceph.conf"
+    public var rbdKeyring: String?
+    public var rbdSecretUUID: String?
+    public var rbdMaxCloneDepth = 5
+    public var rbdFlattenVolumeFromSnapshot = false
+    /// MiB; a power of two.
+    public var rbdStoreChunkSize = 4
+    public var radosConnectTimeout = -1
+    public var radosConnectionRetries = 3
+    public var radosConnectionInterval = 5
+    public var rbdConcurrentFlattenOperations = 3
+    // [images]
+    public var imagesPool = "images"
+    public var imagesChunkSize = 8
+
+    public init() {}
+
+    public var databasePath: String { (stateDir as NSString).appendingPathComponent("volumed.sqlite") }
+
+    public var connection: ConnectionSettings {
+        ConnectionSettings(
+            user: rbdUser, cephConf: rbdCephConf, keyring: rbdKeyring, connectTimeout: radosConnectTimeout,
+            connectionRetries: radosConnectionRetries, connectionInterval: radosConnectionInterval)
+    }
+
+    public var engine: EngineSettings {
+        EngineSettings(
+            pool: rbdPool, workers: workers, maxCloneDepth: rbdMaxCloneDepth,
+            flattenVolumeFromSnapshot: rbdFlattenVolumeFromSnapshot,
+            imageOrder: Self.order(ofMiB: rbdStoreChunkSize), concurrentFlattens: rbdConcurrentFlattenOperations,
+            clusterRetries: radosConnectionRetries, clusterRetryInterval: .seconds(radosConnectionInterval))
+    }
+
+    /// log2 of a chunk size in MiB, as an RBD object order (4 MiB → 22).
+    static func order(ofMiB mib: Int) -> Int { 20 + mib.trailingZeroBitCount }
+
+    /// Reads and validates `path`.
+    public static func load(path: String) throws(ConfigError) -> Configuration {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw ConfigError(file: path, line: nil, option: nil, message: "cannot read the configuration file: \(error.localizedDescription)")
+        }
+        return try parse(IniFile(path: path, text: text))
+    }
+
+    static func parse(_ file: IniFile) throws(ConfigError) -> Configuration {
+        var config = Configuration()
+        var reader = OptionReader(file: file.path)
+        for entry in file.entries {
+            reader.entry = entry
+            switch (entry.section, entry.key) {
+            case ("DEFAULT", "state_dir"): config.stateDir = try reader.path()
+            case ("DEFAULT", "socket_path"): config.socketPath = try reader.path()
+            case ("DEFAULT", "workers"): config.workers = try reader.int(in: 1...256)
+            case ("DEFAULT", "log_level"): config.logLevel = try reader.logLevel()
+            case ("DEFAULT", "admin_groups"): config.adminGroups = reader.list()
+            case ("rbd", "rbd_pool"): config.rbdPool = try reader.name()
+            case ("rbd", "rbd_user"): config.rbdUser = try reader.user()
+            case ("rbd", "rbd_ceph_conf"): config.rbdCephConf = try reader.existingFile()
+            case ("rbd", "rbd_keyring"): config.rbdKeyring = try reader.existingFile()
+            case ("rbd", "rbd_secret_uuid"): config.rbdSecretUUID = try reader.uuid()
+            case ("rbd", "rbd_max_clone_depth"): config.rbdMaxCloneDepth = try reader.int(in: -1_000...1_000)
+            case ("rbd", "rbd_flatten_volume_from_snapshot"): config.rbdFlattenVolumeFromSnapshot = try reader.bool()
+            case ("rbd", "rbd_store_chunk_size"): config.rbdStoreChunkSize = try reader.chunkSize()
+            case ("rbd", "rados_connect_timeout"): config.radosConnectTimeout = try reader.int(in: -1...86_400)
+            case ("rbd", "rados_connection_retries"): config.radosConnectionRetries = try reader.int(in: 1...1_000)
+            case ("rbd", "rados_connection_interval"): config.radosConnectionInterval = try reader.int(in: 0...3_600)
+            case ("rbd", "rbd_concurrent_flatten_operations"): config.rbdConcurrentFlattenOperations = try reader.int(in: 0...1_000)
+            case ("images", "rbd_store_pool"): config.imagesPool = try reader.name()
+            case ("images", "rbd_store_chunk_size"): config.imagesChunkSize = try reader.chunkSize()
+            case ("DEFAULT", _), ("rbd", _), ("images", _):
+                throw reader.error("unknown option in [\(entry.section)]")
+            default:
+                throw ConfigError(file: file.path, line: entry.line, option: nil, message: "unknown section [\(entry.section)]")
+            }
+        }
+        if !file.entries.contains(where: { $0.key == "rbd_ceph_conf" }), !FileManager.default.fileExists(atPath: config.rbdCephConf) {
+            throw ConfigError(file: file.path, line: nil, option: "rbd_ceph_conf",
+                              message: "not set, and the default \(config.rbdCephConf) does not exist")
+        }
+        return config
+    }
+}
+
+/// Typed reads of one INI entry; every failure names the file, line and option.
+private struct OptionReader {
+    let file: String
+    var entry = IniFile.Entry(section: "", key: "", value: "", line: 0)
+
+    func error(_ message: String) -> ConfigError {
+        ConfigError(file: file, line: entry.line, option: entry.key, message: message)
+    }
+
+    func int(in range: ClosedRange<Int>) throws(ConfigError) -> Int {
+        guard let value = Int(entry.value) else { throw error("'\(entry.value)' is not a whole number") }
+        guard range.contains(value) else { throw error("\(value) is out of range \(range.lowerBound)…\(range.upperBound)") }
+        return value
+    }
+
+    func bool() throws(ConfigError) -> Bool {
+        switch entry.value.lowercased() {
+        case "true", "yes", "on", "1": return true
+        case "false", "no", "off", "0": return false
+        default: throw error("'\(entry.value)' is not true or false")
+        }
+    }
+
+    func path() throws(ConfigError) -> String {
+        guard entry.value.hasPrefix("/") else { throw error("'\(entry.value)' must be an absolute path") }
+        return entry.value
+    }
+
+    func existingFile() throws(ConfigError) -> String {
+        let path = try path()
+        guard FileManager.default.isReadableFile(atPath: path) else { throw error("\(path) does not exist or is not readable") }
+        return path
+    }
+
+    /// A pool name: letters, digits, `-`, `_` and `.`.
+    func name() throws(ConfigError) -> String {
+        let allowed = entry.value.unicodeScalars.allSatisfy { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "-_.".unicodeScalars.contains($0)) }
+        guard !entry.value.isEmpty, entry.value.count <= 128, allowed else {
+            throw error("'\(entry.value)' is not a valid pool name")
+        }
+        return entry.value
+    }
+
+    func user() throws(ConfigError) -> String {
+        guard !entry.value.hasPrefix("client.") else {
+            throw error("give the cephx id without 'client.' (e.g. '\(entry.value.dropFirst(7))')")
+        }
+        return try name()
+    }
+
+    func uuid() throws(ConfigError) -> String {
+        guard UUID(uuidString: entry.value) != nil else { throw error("'\(entry.value)' is not a UUID") }
+        return entry.value.lowercased()
+    }
+
+    /// MiB, a power of two from 1 to 32 (RBD objects of 1 MiB to 32 MiB).
+    func chunkSize() throws(ConfigError) -> Int {
+        let value = try int(in: 1...32)
+        guard value & (value - 1) == 0 else { throw error("\(value) MiB is not a power of two") }
+        return value
+    }
+
+    func logLevel() throws(ConfigError) -> Logger.Level {
+        guard let level = Logger.Level(rawValue: entry.value.lowercased()) else {
+            throw error("'\(entry.value)' is not one of trace, debug, info, notice, warning, error, critical")
+        }
+        return level
+    }
+
+    func list() -> [String] {
+        entry.value.split(whereSeparator: { $0 == "," || $0 == " " }).map(String.init)
+    }
+}

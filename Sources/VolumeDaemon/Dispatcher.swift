@@ -1,0 +1,246 @@
+import Foundation
+import Logging
+import VolumeEngine
+import VolumeProtocol
+import VolumeStore
+
+/// Turns one request line into one reply line: parses the JSON-RPC envelope, checks the
+/// caller may call the method, validates params, calls the engine and encodes the answer.
+/// Knows nothing of sockets.
+public struct Dispatcher: Sendable {
+    let engine: Engine
+    let access: AccessPolicy
+    let startedAt: ContinuousClock.Instant
+    let version: String
+    let logger: Logger
+
+    private static let encoder = JSONEncoder.volumed()
+
+    /// Pushes a notification to the caller's connection (for `job.watch`).
+    public typealias Notify = @Sendable (RPCNotification) async -> Void
+
+    /// The reply to `line`, or nil for a notification (a request without id).
+    public func reply(to line: Data, peer: PeerCredentials, notify: @escaping Notify) async -> Data? {
+        let value: JSONValue
+        do {
+            value = try JSONDecoder().decode(JSONValue.self, from: line)
+        } catch {
+            return encode(RPCResponse(id: nil, error: .parseError("parse error: the line is not valid JSON")))
+        }
+        guard case .object(let object) = value else {
+            let message = if case .array = value { "batch requests are not supported: send one request per line" } else { "a request must be a JSON object" }
+            return encode(RPCResponse(id: nil, error: .invalidRequest(message)))
+        }
+        let id: RPCID?
+        switch object["id"] {
+        case nil, .null?: id = nil
+        case .int(let number)?: id = .number(number)
+        case .string(let text)?: id = .string(text)
+        default: return encode(RPCResponse(id: nil, error: .invalidRequest("id must be a string or an integer")))
+        }
+        guard object["jsonrpc"] == .string("2.0") else {
+            return encode(RPCResponse(id: id, error: .invalidRequest("jsonrpc must be \"2.0\"")))
+        }
+        guard case .string(let name)? = object["method"] else {
+            return encode(RPCResponse(id: id, error: .invalidRequest("method must be a string")))
+        }
+        let result: Result<any Encodable & Sendable, RPCError>
+        if let method = Method(rawValue: name) {
+            result = await call(method, params: object["params"], peer: peer, notify: notify)
+        } else {
+            result = .failure(.methodNotFound(name))
+        }
+        guard let id else { return nil }
+        switch result {
+        case .success(let value): return encode(Success(id: id, result: value))
+        case .failure(let error): return encode(RPCResponse(id: id, error: error))
+        }
+    }
+
+    private func call(
+        _ method: Method, params: JSONValue?, peer: PeerCredentials, notify: @escaping Notify
+    ) async -> Result<any Encodable & Sendable, RPCError> {
+        do {
+            if !method.isReadOnly, !access.mayChange(peer) {
+                throw RPCError.domain(.permissionDenied, "\(method.rawValue) needs root or membership in an admin group")
+            }
+            let reader = try ParamReader(params, method: method.rawValue)
+            return .success(try await handle(method, reader, notify: notify))
+        } catch {
+            let rpcError = RPCError.from(error)
+            if rpcError.kind == .internalError { logger.error("\(method.rawValue) failed: \(error)") }
+            return .failure(rpcError)
+        }
+    }
+
+    private func handle(_ method: Method, _ p: ParamReader, notify: @escaping Notify) async throws -> any Encodable & Sendable {
+        switch method {
+        case .volumeCreate:
+            try p.allowOnly(["size_gb", "name", "source", "idempotency_key", "wait"])
+            let source: VolumeSource?
+            if let object = try p.object("source") {
+                try object.allowOnly(["volume_id", "snapshot_id"])
+                switch (try object.id("volume_id"), try object.id("snapshot_id")) {
+                case (let volume?, nil): source = .volume(volume)
+                case (nil, let snapshot?): source = .snapshot(snapshot)
+                default: throw RPCError.invalidParams("volume.create: source needs exactly one of volume_id and snapshot_id")
+                }
+            } else {
+                source = nil
+            }
+            let accepted = try await engine.createVolume(
+                sizeGB: try p.requiredInt("size_gb", in: 1...maximumSizeGB), name: try p.name("name"), source: source,
+                idempotencyKey: try p.idempotencyKey())
+            return try await mutation(accepted, wait: try p.bool("wait") ?? false)
+        case .volumeDelete:
+            try p.allowOnly(["volume_id", "wait"])
+            return try await mutation(try await engine.deleteVolume(id: try p.requiredID("volume_id")), wait: try p.bool("wait") ?? false)
+        case .volumeExtend:
+            try p.allowOnly(["volume_id", "size_gb", "wait"])
+            let accepted = try await engine.extendVolume(
+                id: try p.requiredID("volume_id"), sizeGB: try p.requiredInt("size_gb", in: 1...maximumSizeGB))
+            return try await mutation(accepted, wait: try p.bool("wait") ?? false)
+        case .volumeFlatten:
+            try p.allowOnly(["volume_id", "wait"])
+            return try await mutation(try await engine.flattenVolume(id: try p.requiredID("volume_id")), wait: try p.bool("wait") ?? false)
+        case .volumeGet:
+            try p.allowOnly(["volume_id"])
+            let id = try p.requiredID("volume_id")
+            guard let volume = try await engine.store.read({ try $0.volume(id) }), volume.status != "deleted" else {
+                throw RPCError.domain(.notFound, "volume \(id) not found")
+            }
+            return Volume(volume)
+        case .volumeList:
+            try p.allowOnly([])
+            return try await engine.store.read { try $0.visibleVolumes() }.map(Volume.init)
+        case .snapshotCreate:
+            try p.allowOnly(["volume_id", "name", "idempotency_key", "wait"])
+            let accepted = try await engine.createSnapshot(
+                volumeID: try p.requiredID("volume_id"), name: try p.name("name"), idempotencyKey: try p.idempotencyKey())
+            return try await mutation(accepted, wait: try p.bool("wait") ?? false)
+        case .snapshotDelete:
+            try p.allowOnly(["snapshot_id", "wait"])
+            return try await mutation(try await engine.deleteSnapshot(id: try p.requiredID("snapshot_id")), wait: try p.bool("wait") ?? false)
+        case .snapshotGet:
+            try p.allowOnly(["snapshot_id"])
+            let id = try p.requiredID("snapshot_id")
+            guard let snapshot = try await engine.store.read({ try $0.snapshot(id) }), snapshot.status != "deleted" else {
+                throw RPCError.domain(.notFound, "snapshot \(id) not found")
+            }
+            return Snapshot(snapshot)
+        case .snapshotList:
+            try p.allowOnly(["volume_id"])
+            let volumeID = try p.id("volume_id")
+            return try await engine.store.read { try $0.visibleSnapshots(volumeID: volumeID) }.map(Snapshot.init)
+        case .jobGet:
+            try p.allowOnly(["job_id"])
+            return Job(try await job(try p.requiredID("job_id")))
+        case .jobList:
+            try p.allowOnly(["volume_id", "limit"])
+            let volumeID = try p.id("volume_id")
+            let limit = try p.int("limit", in: 1...10_000) ?? 100
+            return try await engine.store.read { try $0.recentJobs(volumeID: volumeID, limit: limit) }.map(Job.init)
+        case .jobCancel:
+            try p.allowOnly(["job_id"])
+            return Job(try await engine.cancel(jobID: try p.requiredID("job_id")))
+        case .jobWait:
+            try p.allowOnly(["job_id"])
+            return Job(try await engine.wait(jobID: try p.requiredID("job_id")))
+        case .jobWatch:
+            try p.allowOnly(["job_id"])
+            let id = try p.requiredID("job_id")
+            let events = engine.watch(jobID: id)
+            let current = try await job(id)
+            if !current.isFinal {
+                Task {
+                    for await event in events {
+                        switch event {
+                        case .progress(let jobID, let progress):
+                            await notify(RPCNotification(method: "job.progress", params: .object([
+                                "job_id": .string(jobID), "progress": .double(progress), "state": .string("running"),
+                            ])))
+                        case .finished(let job):
+                            await notify(RPCNotification(method: "job.progress", params: .object([
+                                "job_id": .string(job.id), "progress": .double(job.progress), "state": .string(job.state),
+                            ])))
+                        }
+                    }
+                }
+            }
+            return Job(current)
+        case .serviceStatus:
+            try p.allowOnly([])
+            return try await status()
+        }
+    }
+
+    private func job(_ id: String) async throws -> JobRecord {
+        guard let job = try await engine.store.read({ try $0.job(id) }) else {
+            throw RPCError.domain(.notFound, "job \(id) not found")
+        }
+        return job
+    }
+
+    /// The answer to a mutating call, after the job ends when `wait` is set.
+    private func mutation(_ accepted: Accepted, wait: Bool) async throws -> MutationResult {
+        guard wait else {
+            return MutationResult(job: Job(accepted.job), volume: accepted.volume.map(Volume.init),
+                                  snapshot: accepted.snapshot.map(Snapshot.init))
+        }
+        let job = try await engine.wait(jobID: accepted.job.id)
+        if job.state != "succeeded" {
+            let kind = job.errorKind.flatMap(ErrorKind.init(rawValue:)) ?? .internalError
+            let message = job.errorMessage ?? "job \(job.id) \(job.state)"
+            let code = kind == .invalidParams ? RPCError.invalidParamsCode : RPCError.domainErrorCode
+            throw RPCError(code: code, message: message, kind: kind, jobID: job.id)
+        }
+        let (volume, snapshot) = try await engine.store.read { tx in
+            (try accepted.volume.flatMap { try tx.volume($0.id) }, try accepted.snapshot.flatMap { try tx.snapshot($0.id) })
+        }
+        return MutationResult(job: Job(job), volume: volume.map(Volume.init), snapshot: snapshot.map(Snapshot.init))
+    }
+
+    func status() async throws -> ServiceStatus {
+        let (running, queued) = await engine.load()
+        let volumes = try await engine.store.read { try $0.visibleVolumes().count }
+        let connected = engine.cluster.isConnected
+        return ServiceStatus(
+            version: version, state: connected ? "ok" : "degraded", clusterFSID: engine.cluster.fsid,
+            clusterConnected: connected, pool: engine.settings.pool, workers: engine.settings.workers,
+            jobsRunning: running, jobsQueued: queued, volumes: volumes,
+            uptimeSeconds: Double(startedAt.duration(to: .now).components.seconds))
+    }
+
+    private func encode<T: Encodable>(_ value: T) -> Data {
+        (try? Self.encoder.encode(value)) ?? Data(#"{"jsonrpc":"2.0","id":null,"error":{"code":-32603,"message":"cannot encode the reply"}}"#.utf8)
+    }
+
+    private struct Success: Encodable {
+        let id: RPCID
+        let result: any Encodable & Sendable
+
+        enum CodingKeys: String, CodingKey { case jsonrpc, id, result }
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode("2.0", forKey: .jsonrpc)
+            try container.encode(id, forKey: .id)
+            try container.encode(result, forKey: .result)
+        }
+    }
+}
+
+/// Who may call mutating methods: root, and members of the configured admin groups.
+public struct AccessPolicy: Sendable {
+    public var adminGIDs: Set<UInt32>
+    public var openToAll: Bool
+
+    public init(adminGIDs: Set<UInt32>, openToAll: Bool = false) {
+        self.adminGIDs = adminGIDs
+        self.openToAll = openToAll
+    }
+
+    func mayChange(_ peer: PeerCredentials) -> Bool {
+        openToAll || peer.uid == 0 || adminGIDs.contains(peer.gid)
+    }
+}

@@ -1,0 +1,124 @@
+import Foundation
+import Logging
+import NIOCore
+import NIOFoundationCompat
+import NIOPosix
+import ServiceLifecycle
+import VolumeProtocol
+
+/// The Unix stream socket clients talk to: newline-delimited JSON-RPC, one request per line.
+///
+/// Requests on one connection run concurrently (replies carry their id), up to
+/// `maximumInFlight` at a time; a line longer than `maximumLineLength` gets an error reply and
+/// the connection goes on. On graceful shutdown the listener closes first and in-flight
+/// requests still get their replies.
+public final class SocketServer: Service, Sendable {
+    public enum Listener: Sendable {
+        /// Bind this path (an existing socket file is replaced).
+        case path(String, mode: mode_t)
+        /// A socket already bound and listening, passed by systemd (`LISTEN_FDS`).
+        case inherited(fd: Int32)
+    }
+
+    public static let maximumLineLength = 1 << 20
+    static let maximumInFlight = 64
+
+    let listener: Listener
+    let dispatcher: Dispatcher
+    let logger: Logger
+    let ready: @Sendable () -> Void
+
+    public init(listener: Listener, dispatcher: Dispatcher, logger: Logger, ready: @escaping @Sendable () -> Void = {}) {
+        self.listener = listener
+        self.dispatcher = dispatcher
+        self.logger = logger
+        self.ready = ready
+    }
+
+    public func run() async throws {
+        let bootstrap = ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .serverChannelOption(.backlog, value: 256)
+            .childChannelOption(.allowRemoteHalfClosure, value: true)
+        let initializer: @Sendable (any Channel) -> EventLoopFuture<NIOAsyncChannel<Frame, ByteBuffer>> = { channel in
+            channel.eventLoop.makeCompletedFuture {
+                try channel.pipeline.syncOperations.addHandler(
+                    ByteToMessageHandler(LineFrameDecoder(maximumLength: Self.maximumLineLength)))
+                return try NIOAsyncChannel<Frame, ByteBuffer>(wrappingChannelSynchronously: channel)
+            }
+        }
+        let server: NIOAsyncChannel<NIOAsyncChannel<Frame, ByteBuffer>, Never>
+        switch listener {
+        case .path(let path, let mode):
+            server = try await bootstrap.bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true, childChannelInitializer: initializer)
+            chmod(path, mode)
+            logger.info("listening on \(path)")
+        case .inherited(let fd):
+            server = try await bootstrap.bind(fd, childChannelInitializer: initializer)
+            logger.info("listening on the socket passed by systemd (fd \(fd))")
+        }
+        ready()
+        let serverChannel = server.channel
+        try await withGracefulShutdownHandler {
+            try await withThrowingDiscardingTaskGroup { group in
+                try await server.executeThenClose { connections in
+                    for try await connection in connections {
+                        group.addTask { await self.serve(connection) }
+                    }
+                }
+            }
+        } onGracefulShutdown: {
+            serverChannel.close(promise: nil)
+        }
+    }
+
+    private func serve(_ connection: NIOAsyncChannel<Frame, ByteBuffer>) async {
+        let peer = await PeerCredentials.of(connection.channel)
+        do {
+            try await connection.executeThenClose { inbound, outbound in
+                let writer = LineWriter(outbound: outbound)
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    var inFlight = 0
+                    for try await frame in inbound {
+                        if inFlight >= Self.maximumInFlight {
+                            try await group.next()
+                            inFlight -= 1
+                        }
+                        inFlight += 1
+                        group.addTask {
+                            switch frame {
+                            case .tooLong(let limit):
+                                let error = RPCResponse(id: nil, error: .invalidRequest("request line longer than \(limit) bytes; it was skipped"))
+                                try await writer.write(JSONEncoder.volumed().encode(error))
+                            case .line(let buffer):
+                                guard buffer.readableBytes > 0 else { return }
+                                let data = Data(buffer: buffer)
+                                let reply = await self.dispatcher.reply(to: data, peer: peer) { notification in
+                                    if let encoded = try? JSONEncoder.volumed().encode(notification) {
+                                        try? await writer.write(encoded)
+                                    }
+                                }
+                                if let reply { try await writer.write(reply) }
+                            }
+                        }
+                    }
+                    try await group.waitForAll()
+                }
+            }
+        } catch {
+            logger.debug("connection closed: \(error)")
+        }
+    }
+}
+
+/// Writes whole lines to a connection; safe to call from several tasks.
+struct LineWriter: Sendable {
+    let outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>
+
+    func write(_ data: Data) async throws {
+        var buffer = ByteBuffer()
+        buffer.reserveCapacity(data.count + 1)
+        buffer.writeBytes(data)
+        buffer.writeInteger(UInt8(ascii: "\n"))
+        try await outbound.write(buffer)
+    }
+}
