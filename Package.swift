@@ -9,6 +9,7 @@ let package = Package(
     products: [
         .executable(name: "volumed", targets: ["volumed"]),
         .library(name: "VolumeProtocol", targets: ["VolumeProtocol"]),
+        .library(name: "VolumeClient", targets: ["VolumeClient"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -38,6 +39,8 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(name: "VolumeProtocol", swiftSettings: strict),
+        // A client of the daemon's socket, for volumectl and the tests.
+        .target(name: "VolumeClient", dependencies: ["VolumeProtocol"], swiftSettings: strict),
         .target(
             name: "VolumeEngine",
             dependencies: [
@@ -69,7 +72,7 @@ let package = Package(
         ),
         .target(
             name: "TestSupport",
-            dependencies: ["RBD", "VolumeProtocol"],
+            dependencies: ["RBD", "VolumeEngine", "VolumeClient", "VolumeProtocol"],
             path: "Tests/TestSupport",
             swiftSettings: strict
         ),

@@ -1,0 +1,131 @@
+import Foundation
+import Logging
+import RBD
+import Synchronization
+import Testing
+
+/// The dev cluster the test command started (`VOLUMED_TEST_CLUSTER` is its folder).
+/// Each test that counts images works in a pool of its own, so tests can run in parallel.
+public struct TestCluster: Sendable {
+    public let directory: String
+    public var cephConf: String { directory + "/ceph.conf" }
+    public var adminKeyring: String { directory + "/keyring" }
+    public var volumedKeyring: String { directory + "/client.volumed.keyring" }
+
+    /// The cluster, or a test failure explaining how to run cluster tests.
+    public static func require() throws -> TestCluster {
+        guard let directory = ProcessInfo.processInfo.environment["VOLUMED_TEST_CLUSTER"],
+              FileManager.default.fileExists(atPath: directory + "/ceph.conf") else {
+            Issue.record("VOLUMED_TEST_CLUSTER is not set: run the tests with scripts/test, which starts a dev cluster")
+            throw MissingCluster()
+        }
+        return TestCluster(directory: directory)
+    }
+
+    struct MissingCluster: Error {}
+
+    /// One admin connection shared by every inspection the tests make.
+    public var adminCluster: Cluster {
+        Self.shared.withLock { clusters in
+            if let cluster = clusters[directory] { return cluster }
+            var logger = Logger(label: "test-admin")
+            logger.logLevel = .warning
+            let cluster = Cluster(settings: adminSettings, blockingThreads: 2, logger: logger)
+            clusters[directory] = cluster
+            return cluster
+        }
+    }
+
+    private static let shared = Mutex<[String: Cluster]>([:])
+
+    /// Connection settings as the cluster's admin (tests create and inspect pools).
+    public var adminSettings: ConnectionSettings {
+        ConnectionSettings(user: "admin", cephConf: cephConf, keyring: adminKeyring, connectTimeout: 30, connectionRetries: 1, connectionInterval: 1)
+    }
+
+    /// Creates a fresh pool initialised for RBD and returns its name.
+    public func makePool(_ prefix: String = "t") throws -> String {
+        let name = "\(prefix)-\(UUID().uuidString.prefix(8).lowercased())"
+        try ceph(["osd", "pool", "create", name, "4", "4"])
+        try run("/usr/bin/rbd", ["-c", cephConf, "--keyring", adminKeyring, "pool", "init", name])
+        return name
+    }
+
+    public func deletePool(_ name: String) {
+        _ = try? ceph(["osd", "pool", "rm", name, name, "--yes-i-really-really-mean-it"])
+    }
+
+    @discardableResult
+    public func ceph(_ arguments: [String]) throws -> String {
+        try run("/usr/bin/ceph", ["-c", cephConf, "--keyring", adminKeyring] + arguments)
+    }
+
+    @discardableResult
+    public func rbd(_ arguments: [String]) throws -> String {
+        try run("/usr/bin/rbd", ["-c", cephConf, "--keyring", adminKeyring] + arguments)
+    }
+
+    /// Image names in `pool` and names in its trash, straight from the cluster.
+    public func contents(of pool: String) async throws -> (images: [String], trash: [String]) {
+        let cluster = adminCluster
+        return try await cluster.run { session in
+            let io = try session.pool(pool)
+            return (try io.imageNames().sorted(), try io.trashEntries().map(\.name).sorted())
+        }
+    }
+
+    /// RBD snapshot names of `image` in `pool`.
+    public func snapshots(pool: String, image: String) async throws -> [String] {
+        let cluster = adminCluster
+        return try await cluster.run { session in
+            try session.pool(pool).withImage(image, readOnly: true) { try $0.snapshots().map(\.name) }
+        }
+    }
+
+    @discardableResult
+    func run(_ executable: String, _ arguments: [String]) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        let text = String(decoding: data, as: UTF8.self)
+        guard process.terminationStatus == 0 else {
+            throw CommandFailed(command: ([executable] + arguments).joined(separator: " "), output: text)
+        }
+        return text
+    }
+
+    public struct CommandFailed: Error, CustomStringConvertible {
+        public var command: String
+        public var output: String
+        public var description: String { "\(command) failed: \(output)" }
+    }
+}
+
+extension TestCluster {
+    /// Writes `megabytes` MiB of non-zero data at the start of `pool/image`.
+    public func fill(pool: String, image: String, megabytes: Int, seed: UInt8 = 7) async throws {
+        let cluster = adminCluster
+        try await cluster.run { session in
+            try session.pool(pool).withImage(image) { image in
+                let chunk = (0..<(4 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ Int(seed)) | 1 }
+                for index in 0..<(megabytes / 4) {
+                    try image.write(chunk, at: UInt64(index) << 22)
+                }
+            }
+        }
+    }
+
+    /// Reads `length` bytes at `offset` of `pool/image`.
+    public func read(pool: String, image: String, offset: UInt64 = 0, length: Int) async throws -> [UInt8] {
+        let cluster = adminCluster
+        return try await cluster.run { session in
+            try session.pool(pool).withImage(image, readOnly: true) { try $0.read(at: offset, length: length) }
+        }
+    }
+}
