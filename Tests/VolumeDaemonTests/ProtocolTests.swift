@@ -1,0 +1,129 @@
+import Foundation
+import TestSupport
+import Testing
+import VolumeClient
+import VolumeProtocol
+
+/// The wire contract, checked against the real daemon binary.
+@Suite(.serialized, .timeLimit(.minutes(5))) final class ProtocolTests {
+    let daemon: DaemonProcess
+
+    init() async throws {
+        daemon = try DaemonProcess()
+        try await daemon.start()
+    }
+
+    deinit { daemon.cleanUp() }
+
+    func send(_ raw: String, on client: VolumeClient) async throws -> RPCResponse {
+        try await client.sendRaw(Data((raw + "\n").utf8))
+        return try JSONDecoder.volumed().decode(RPCResponse.self, from: try await client.readLine())
+    }
+
+    @Test func protocolErrorsUseTheStandardCodes() async throws {
+        let client = try daemon.client()
+        #expect(try await send("{not json", on: client).error?.code == -32700)
+        #expect(try await send("\u{FF}\u{FE}", on: client).error?.code == -32700)
+        #expect(try await send("[1,2]", on: client).error?.code == -32600)
+        #expect(try await send("42", on: client).error?.code == -32600)
+        #expect(try await send(#"{"jsonrpc":"1.0","id":1,"method":"volume.list"}"#, on: client).error?.code == -32600)
+        #expect(try await send(#"{"jsonrpc":"2.0","id":1}"#, on: client).error?.code == -32600)
+        #expect(try await send(#"{"jsonrpc":"2.0","id":{"a":1},"method":"volume.list"}"#, on: client).error?.code == -32600)
+        let unknown = try await send(#"{"jsonrpc":"2.0","id":7,"method":"volume.explode"}"#, on: client)
+        #expect(unknown.error?.code == -32601)
+        #expect(unknown.id == .number(7))
+        let deep = String(repeating: "[", count: 10_000) + String(repeating: "]", count: 10_000)
+        #expect(try await send(deep, on: client).error != nil)
+        // The connection is still good after all that.
+        #expect(try await client.call("volume.list").error == nil)
+    }
+
+    @Test func invalidParamsNameTheField() async throws {
+        let client = try daemon.client()
+        let cases: [(String, JSONValue, String)] = [
+            ("volume.create", .object([:]), "size_gb is required"),
+            ("volume.create", .object(["size_gb": .string("ten")]), "size_gb must be a number"),
+            ("volume.create", .object(["size_gb": .int(0)]), "size_gb must be between"),
+            ("volume.create", .object(["size_gb": .int(1), "colour": .string("red")]), "unknown parameter 'colour'"),
+            ("volume.create", .object(["size_gb": .int(1), "source": .object([:])]), "exactly one of volume_id and snapshot_id"),
+            ("volume.get", .object(["volume_id": .string("../../etc/passwd")]), "volume_id must be a lowercase UUID"),
+            ("volume.delete", .object(["volume_id": .string("volume@snap")]), "volume_id must be a lowercase UUID"),
+            ("snapshot.create", .object(["volume_id": .int(3)]), "volume_id must be a string"),
+            ("volume.list", .array([]), "params must be an object"),
+        ]
+        for (method, params, message) in cases {
+            let reply = try await client.call(method, params)
+            #expect(reply.error?.code == -32602, "\(method) \(params)")
+            #expect(reply.error?.kind == .invalidParams)
+            #expect(reply.error?.message.contains(message) == true, "\(reply.error?.message ?? "") should mention \(message)")
+        }
+    }
+
+    @Test func domainErrorsCarryTheirKind() async throws {
+        let client = try daemon.client()
+        let missing = UUID().uuidString.lowercased()
+        for method in ["volume.get", "volume.delete", "volume.extend", "volume.flatten"] {
+            var params: [String: JSONValue] = ["volume_id": .string(missing)]
+            if method == "volume.extend" { params["size_gb"] = .int(5) }
+            let reply = try await client.call(method, .object(params))
+            #expect(reply.error?.kind == .notFound, "\(method)")
+            #expect(reply.error?.message == "volume \(missing) not found")
+        }
+        #expect(try await client.call("snapshot.get", .object(["snapshot_id": .string(missing)])).error?.kind == .notFound)
+        #expect(try await client.call("job.get", .object(["job_id": .string(missing)])).error?.kind == .notFound)
+
+        let created = try await client.call("volume.create", .object(["size_gb": .int(2), "wait": .bool(true)]), as: MutationResult.self)
+        let id = try #require(created.volume?.id)
+        #expect(created.job.state == "succeeded")
+        #expect(created.volume?.status == "available")
+        let shrink = try await client.call("volume.extend", .object(["volume_id": .string(id), "size_gb": .int(1)]))
+        #expect(shrink.error?.code == -32602)
+        #expect(try await client.call("volume.get", .object(["volume_id": .string(id)]), as: Volume.self).sizeGB == 2)
+        let extend = try await client.call("volume.extend", .object(["volume_id": .string(id), "size_gb": .int(3)]), as: MutationResult.self)
+        let conflict = try await client.call("volume.delete", .object(["volume_id": .string(id)]))
+        #expect(conflict.error?.kind == .conflict)
+        let waited = try await client.call("job.wait", .object(["job_id": .string(extend.job.id)]), as: Job.self)
+        #expect(waited.state == "succeeded")
+        let finished = try await client.call("job.cancel", .object(["job_id": .string(extend.job.id)]))
+        #expect(finished.error?.kind == .conflict)
+        let deleted = try await client.call("volume.delete", .object(["volume_id": .string(id), "wait": .bool(true)]), as: MutationResult.self)
+        #expect(deleted.volume?.status == "deleted")
+        #expect(try await client.call("volume.get", .object(["volume_id": .string(id)])).error?.kind == .notFound)
+    }
+
+    @Test func anOverlongLineGetsAnErrorAndTheConnectionGoesOn() async throws {
+        let client = try daemon.client()
+        let huge = #"{"jsonrpc":"2.0","id":1,"method":"volume.list","params":{"x":""# + String(repeating: "a", count: 3 << 20) + #""}}"#
+        let reply = try await send(huge, on: client)
+        #expect(reply.error?.code == -32600)
+        #expect(reply.error?.message.contains("longer than") == true)
+        #expect(try await client.call("service.status").error == nil)
+    }
+
+    @Test func notificationsGetNoReplyAndHalfCloseStillGetsOne() async throws {
+        let client = try daemon.client()
+        try await client.sendRaw(Data(#"{"jsonrpc":"2.0","method":"volume.list"}"#.utf8 + [10]))
+        try await client.sendRaw(Data(#"{"jsonrpc":"2.0","id":"last","method":"service.status"}"#.utf8))
+        client.shutdownWrite()
+        let reply = try JSONDecoder.volumed().decode(RPCResponse.self, from: try await client.readLine())
+        #expect(reply.id == .string("last"), "the notification was not answered; the last line, without newline, was")
+    }
+
+    @Test func statusReportsTheCluster() async throws {
+        let status = try await daemon.client().call("service.status", as: ServiceStatus.self)
+        #expect(status.state == "ok")
+        #expect(status.clusterConnected)
+        #expect(status.clusterFSID?.count == 36)
+        #expect(status.pool == daemon.pool)
+    }
+
+    @Test func sameIdempotencyKeySameJobOverTheSocket() async throws {
+        let client = try daemon.client()
+        let params: JSONValue = .object(["size_gb": .int(1), "idempotency_key": .string("k-\(UUID())")])
+        let first = try await client.call("volume.create", params, as: MutationResult.self)
+        let second = try await client.call("volume.create", params, as: MutationResult.self)
+        #expect(first.job.id == second.job.id)
+        #expect(first.volume?.id == second.volume?.id)
+        _ = try await client.call("job.wait", .object(["job_id": .string(first.job.id)]))
+    }
+}

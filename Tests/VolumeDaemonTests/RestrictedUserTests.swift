@@ -1,0 +1,33 @@
+import Foundation
+import TestSupport
+import Testing
+import VolumeClient
+import VolumeProtocol
+
+/// The daemon as deployed: the `volumed` cephx user with `profile rbd` caps on the `volumes` pool.
+@Suite(.timeLimit(.minutes(3))) struct RestrictedUserTests {
+    @Test func lifecycleWithTheVolumedCephxUser() async throws {
+        let daemon = try DaemonProcess(pool: "volumes", user: "volumed")
+        defer { daemon.cleanUp(keepPool: true) }
+        try await daemon.start()
+        let client = try daemon.client()
+        let volume = try await client.call("volume.create", .object(["size_gb": .int(1), "name": .string("db"), "wait": .bool(true)]), as: MutationResult.self)
+        let id = try #require(volume.volume?.id)
+        let snapshot = try await client.call("snapshot.create", .object(["volume_id": .string(id), "wait": .bool(true)]), as: MutationResult.self)
+        let clone = try await client.call(
+            "volume.create", .object(["size_gb": .int(2), "source": .object(["snapshot_id": .string(snapshot.snapshot?.id ?? "")]), "wait": .bool(true)]),
+            as: MutationResult.self)
+        #expect(clone.volume?.parent?.volumeID == id)
+        let images = Set(try await daemon.cluster.contents(of: "volumes").images)
+        #expect(images.isSuperset(of: ["volume-\(id)", "volume-\(clone.volume?.id ?? "")"]))
+        for volumeID in [id, clone.volume?.id ?? ""] {
+            _ = try await client.call("volume.delete", .object(["volume_id": .string(volumeID), "wait": .bool(true)]))
+        }
+        _ = try await client.call("snapshot.delete", .object(["snapshot_id": .string(snapshot.snapshot?.id ?? ""), "wait": .bool(true)]))
+        for job in try await client.call("job.list", as: [Job].self) where !job.isFinal {
+            _ = try await client.call("job.wait", .object(["job_id": .string(job.id)]))
+        }
+        let after = Set(try await daemon.cluster.contents(of: "volumes").images)
+        #expect(after.isDisjoint(with: ["volume-\(id)", "volume-\(clone.volume?.id ?? "")"]))
+    }
+}
