@@ -8,6 +8,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "volumed", targets: ["volumed"]),
+        .executable(name: "volumectl", targets: ["volumectl"]),
         .library(name: "VolumeProtocol", targets: ["VolumeProtocol"]),
         .library(name: "VolumeClient", targets: ["VolumeClient"]),
     ],
@@ -66,6 +67,14 @@ let package = Package(
             name: "volumed",
             dependencies: [
                 "VolumeDaemon",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "volumectl",
+            dependencies: [
+                "VolumeClient", "VolumeProtocol",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict

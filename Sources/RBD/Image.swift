@@ -12,6 +12,12 @@ public struct Image: ~Copyable {
         public var pool: String
         public var image: String
         public var snapshot: String
+
+        public init(pool: String, image: String, snapshot: String) {
+            self.pool = pool
+            self.image = image
+            self.snapshot = snapshot
+        }
     }
 
     public struct Snapshot: Sendable, Equatable {

@@ -1,0 +1,93 @@
+import ArgumentParser
+import Foundation
+import VolumeClient
+import VolumeProtocol
+
+/// Printing results as tables or JSON, and turning errors into exit codes.
+enum Output {
+    static func json<T: Encodable>(_ value: T) throws {
+        let encoder = JSONEncoder.volumed()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        print(String(decoding: try encoder.encode(value), as: UTF8.self))
+    }
+
+    static func table(_ header: [String], _ rows: [[String]]) {
+        let widths = header.indices.map { column in
+            ([header[column]] + rows.map { $0[column] }).map(\.count).max() ?? 0
+        }
+        func line(_ cells: [String]) -> String {
+            zip(cells, widths).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }
+                .joined(separator: "  ").trimmingCharacters(in: .whitespaces)
+        }
+        print(line(header))
+        for row in rows { print(line(row)) }
+    }
+
+    static func volumes(_ volumes: [Volume], json: Bool) throws {
+        if json { return try self.json(volumes) }
+        table(["ID", "NAME", "SIZE", "STATUS", "DEPTH", "PARENT", "IMAGE"], volumes.map {
+            [$0.id, $0.name, "\($0.sizeGB) GiB", $0.status, String($0.cloneDepth), $0.parent?.volumeID ?? "-", "\($0.pool)/\($0.rbdImage)"]
+        })
+    }
+
+    static func snapshots(_ snapshots: [Snapshot], json: Bool) throws {
+        if json { return try self.json(snapshots) }
+        table(["ID", "VOLUME", "NAME", "SIZE", "STATUS", "CREATED"], snapshots.map {
+            [$0.id, $0.volumeID, $0.name, "\($0.sizeGB) GiB", $0.status, $0.createdAt.formatted(.iso8601)]
+        })
+    }
+
+    static func jobs(_ jobs: [Job], json: Bool) throws {
+        if json { return try self.json(jobs) }
+        table(["ID", "KIND", "STATE", "PROGRESS", "VOLUME", "ERROR"], jobs.map {
+            [$0.id, $0.kind, $0.state, "\(Int(($0.progress * 100).rounded()))%", $0.volumeID ?? "-",
+             $0.error.map { "\($0.kind.rawValue): \($0.message)" } ?? $0.note ?? ""]
+        })
+    }
+
+    static func mutation(_ result: MutationResult, json: Bool) throws {
+        if json { return try self.json(result) }
+        if let volume = result.volume { try volumes([volume], json: false) }
+        if let snapshot = result.snapshot { try snapshots([snapshot], json: false) }
+        print("job \(result.job.id) \(result.job.state)\(result.job.note.map { " (\($0))" } ?? "")")
+    }
+
+    /// Prints an error the way an operator reads it and exits with its code.
+    static func fail(_ error: any Error) -> ExitCode {
+        let message: String
+        var code: Int32 = 70
+        switch error {
+        case let error as RPCError:
+            message = error.message
+            switch error.kind {
+            case .notFound?: code = 2
+            case .conflict?, .inUse?, .busy?: code = 3
+            case .permissionDenied?: code = 4
+            case .clusterUnavailable?: code = 5
+            case .cancelled?: code = 1
+            case .invalidParams?: code = 64
+            case .internalError?, nil: code = error.code == RPCError.invalidParamsCode ? 64 : 70
+            }
+        case let error as VolumeClient.ClientError:
+            message = error.description
+            code = 69
+        case let error as ExitCode:
+            return error
+        default:
+            message = "\(error)"
+        }
+        FileHandle.standardError.write(Data("volumectl: \(message)\n".utf8))
+        return ExitCode(code)
+    }
+}
+
+extension VolumeClient {
+    /// Calls and exits with the error's code when the daemon refuses.
+    func run<T: Decodable>(_ method: String, _ params: [String: JSONValue] = [:], as type: T.Type) async throws -> T {
+        do {
+            return try await call(method, .object(params), as: type)
+        } catch {
+            throw Output.fail(error)
+        }
+    }
+}

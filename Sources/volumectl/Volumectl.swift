@@ -1,0 +1,42 @@
+import ArgumentParser
+import Foundation
+import VolumeClient
+import VolumeProtocol
+
+/// `volumectl`: volumed's command-line client.
+@main
+struct Volumectl: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "volumectl",
+        abstract: "Manage block volumes on Ceph RBD through volumed.",
+        discussion: """
+            Exit codes: 0 success, 1 the job failed or was cancelled, 2 not found, 3 conflict (busy, in use),
+            4 permission denied, 5 cluster unavailable, 64 usage error, 69 volumed not reachable, 70 internal error.
+            """,
+        version: "0.1.0",
+        subcommands: [VolumeCommand.self, SnapshotCommand.self, JobCommand.self, StatusCommand.self])
+}
+
+/// Options every command takes.
+struct GlobalOptions: ParsableArguments {
+    @Option(name: .long, help: "volumed's socket.")
+    var socket: String = ProcessInfo.processInfo.environment["VOLUMED_SOCKET"] ?? "/run/volumed/volumed.sock"
+
+    @Flag(name: .long, help: "Print JSON instead of tables (for scripts).")
+    var json = false
+
+    func connect() throws -> VolumeClient {
+        do {
+            return try VolumeClient(socketPath: socket)
+        } catch {
+            FileHandle.standardError.write(Data("volumectl: \(error)\n".utf8))
+            throw ExitCode(69)
+        }
+    }
+}
+
+/// Options of commands that start a job.
+struct WaitOptions: ParsableArguments {
+    @Flag(name: .long, help: "Wait for the job to end, showing its progress.")
+    var wait = false
+}
