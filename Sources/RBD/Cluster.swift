@@ -1,4 +1,5 @@
 import CCeph
+import Foundation
 import Glibc
 import Logging
 import Synchronization
@@ -19,6 +20,7 @@ public final class Cluster: Sendable {
         var handle: RadosHandle?
         var ioContexts: [String: IOContextHandle] = [:]
         var fsid: String?
+        var clientName: String?
     }
 
     public init(settings: ConnectionSettings, blockingThreads: Int, logger: Logger) {
@@ -30,6 +32,8 @@ public final class Cluster: Sendable {
     /// The cluster's fsid, once connected.
     public var fsid: String? { state.withLock { $0.fsid } }
     public var isConnected: Bool { state.withLock { $0.handle != nil } }
+    /// This connection's address in the cluster (`127.0.0.1:0/<nonce>`), as lock owners show it.
+    public var clientName: String? { state.withLock { $0.clientName } }
 
     /// Connects (or reconnects) with `rados_connection_retries` attempts, waiting
     /// `rados_connection_interval` seconds before the second and doubling after each failure.
@@ -45,6 +49,7 @@ public final class Cluster: Sendable {
                 state.withLock {
                     $0.handle = handle
                     $0.fsid = fsid
+                    $0.clientName = Self.address(of: handle)
                     $0.ioContexts = [:]
                 }
                 logger.info("connected to ceph cluster", metadata: ["fsid": "\(fsid)", "user": "\(settings.user)"])
@@ -116,6 +121,16 @@ public final class Cluster: Sendable {
         try check(rc, "mon command \(command)")
         guard let outbuf else { return "" }
         return String(decoding: UnsafeRawBufferPointer(start: outbuf, count: outlen), as: UTF8.self)
+    }
+
+    /// The session's address, without a `v2:`/`[...]` decoration: what `rbd_lock_get_owners` reports.
+    private static func address(of handle: RadosHandle) -> String? {
+        var raw: UnsafeMutablePointer<CChar>?
+        guard rados_getaddrs(handle.raw, &raw) >= 0, let raw else { return nil }
+        defer { free(raw) }
+        var text = String(cString: raw)
+        for junk in ["[", "]", "v2:", "v1:", "any:"] { text = text.replacingOccurrences(of: junk, with: "") }
+        return text.split(separator: ",").first.map(String.init)
     }
 
     private static func openHandle(_ settings: ConnectionSettings) throws(RBDError) -> (RadosHandle, String) {

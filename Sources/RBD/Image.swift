@@ -145,6 +145,27 @@ public struct Image: ~Copyable {
         }
     }
 
+    /// Clients holding the image's exclusive lock, as `client.<id>`.
+    public func lockOwners() throws(RBDError) -> [String] {
+        var mode = RBD_LOCK_MODE_EXCLUSIVE
+        var capacity = 4
+        while true {
+            var owners = [UnsafeMutablePointer<CChar>?](repeating: nil, count: capacity)
+            var count = capacity
+            let rc = rbd_lock_get_owners(raw, &mode, &owners, &count)
+            if rc == -ERANGE { capacity = max(count, capacity * 2); continue }
+            if rc == -ENOENT { return [] }
+            try check(rc, "get lock owners of \(spec)")
+            defer { rbd_lock_get_owners_cleanup(&owners, count) }
+            return owners.prefix(count).compactMap { $0.map { String(cString: $0) } }
+        }
+    }
+
+    /// Breaks the exclusive lock held by `owner` (librbd blocklists that client first).
+    public func breakLock(owner: String) throws(RBDError) {
+        try check(rbd_lock_break(raw, RBD_LOCK_MODE_EXCLUSIVE, owner), "break lock of \(owner) on \(spec)")
+    }
+
     public func setMetadata(_ key: String, _ value: String) throws(RBDError) {
         try check(rbd_metadata_set(raw, key, value), "set metadata \(key) on \(spec)")
     }

@@ -45,7 +45,15 @@ public final class Engine: Sendable {
     /// running step has reached a checkpoint.
     public func run() async throws {
         let resumed = try await recover()
-        if !resumed.isEmpty { logger.notice("resuming \(resumed.count) unfinished job(s)") }
+        // Remember this run's cluster client so a successor can recognise its locks.
+        var earlierClients: [String] = []
+        if let current = cluster.clientName {
+            earlierClients = try await store.write { try $0.recordDaemonClient(current) }
+        }
+        if !resumed.isEmpty {
+            logger.notice("resuming \(resumed.count) unfinished job(s)")
+            await breakStaleLocks(for: resumed, heldBy: Set(earlierClients))
+        }
         for job in resumed { await enqueue(job) }
         let workers = settings.workers
         await withTaskGroup(of: Void.self) { group in
@@ -180,6 +188,45 @@ public final class Engine: Sendable {
                 }
             }
             return unfinished
+        }
+    }
+
+    /// After a crash, the images the interrupted jobs were changing may still be exclusively
+    /// locked by the dead daemon's client, and librbd would wait for its watch to time out
+    /// (30 s by default) before any step could go on. Break exactly those locks: owners that
+    /// are earlier clients of this same database, never anyone else's (a hypervisor's).
+    private func breakStaleLocks(for jobs: [JobRecord], heldBy stale: Set<String>) async {
+        guard !stale.isEmpty else { return }
+        do {
+            let images = try await store.read { tx -> [(String, String)] in
+                var images: [(String, String)] = []
+                for job in jobs where job.startedAt != nil {
+                    guard let volume = try job.volumeID.flatMap({ try tx.volume($0) }) else { continue }
+                    images.append((volume.pool, volume.rbdImage))
+                    if let parent = try volume.parentVolumeID.flatMap({ try tx.volume($0) }) {
+                        images.append((parent.pool, parent.rbdImage))
+                    }
+                }
+                return images
+            }
+            guard !images.isEmpty else { return }
+            let broken = try await cluster.run { session -> [String] in
+                var broken: [String] = []
+                for (pool, image) in images {
+                    try? session.pool(pool).withImage(image) { opened in
+                        let owners = try opened.lockOwners()
+                        self.logger.debug("lock owners of \(pool)/\(image): \(owners); earlier clients \(stale)")
+                        for owner in owners where stale.contains(owner) {
+                            try opened.breakLock(owner: owner)
+                            broken.append("\(pool)/\(image) (\(owner))")
+                        }
+                    }
+                }
+                return broken
+            }
+            if !broken.isEmpty { logger.notice("broke exclusive locks left by a previous run: \(broken.joined(separator: ", "))") }
+        } catch {
+            logger.warning("could not check for locks left by a previous run: \(error)")
         }
     }
 

@@ -62,6 +62,16 @@ enum Schema {
                 CREATE INDEX job_volume ON job(volume_id);
                 """)
         }
+        migrator.registerMigration("v2-daemon-clients") { db in
+            // The cluster client names this database's daemons used, so that after a crash the
+            // next start can break exclusive locks its dead predecessor still holds.
+            try db.execute(sql: """
+                CREATE TABLE daemon_client (
+                    name TEXT PRIMARY KEY NOT NULL,
+                    started_at DATETIME NOT NULL
+                );
+                """)
+        }
         return migrator
     }
 }

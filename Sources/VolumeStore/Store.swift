@@ -158,3 +158,16 @@ extension StoreTransaction {
             """, arguments: [volumeID, delta])
     }
 }
+
+extension StoreTransaction {
+    /// Remembers the cluster client name of the daemon starting now; returns the earlier ones.
+    public func recordDaemonClient(_ name: String) throws -> [String] {
+        let earlier = try String.fetchAll(db, sql: "SELECT name FROM daemon_client WHERE name != ?", arguments: [name])
+        try db.execute(sql: "INSERT OR REPLACE INTO daemon_client (name, started_at) VALUES (?, ?)", arguments: [name, Date()])
+        // Keep the last few: enough to recognise a predecessor, never a growing table.
+        try db.execute(sql: """
+            DELETE FROM daemon_client WHERE name NOT IN (SELECT name FROM daemon_client ORDER BY started_at DESC LIMIT 16)
+            """)
+        return earlier
+    }
+}

@@ -46,7 +46,7 @@ struct JobCommand: AsyncParsableCommand {
         @Flag(help: "Wait until no job is queued or running (follow-up purges included).") var all = false
 
         func validate() throws {
-            guard (job == nil) != all else { throw ValidationError("give a job id or --all") }
+            guard (job != nil) != all else { throw ValidationError("give a job id or --all") }
         }
 
         func run() async throws {
