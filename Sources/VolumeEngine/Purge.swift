@@ -87,6 +87,24 @@ struct Purge {
     }
 }
 
+extension Purge {
+    /// The two steps of every delete: write the tombstone (the user sees `deleted` from now on),
+    /// then purge the volume's image of whatever nothing depends on any more.
+    static func afterTombstone(
+        _ context: JobContext, volumeID: String, tombstone: @escaping @Sendable (StoreTransaction) throws -> Void
+    ) async throws -> Completion {
+        try await context.step(0, "mark deleted") {
+            try await context.store.write(tombstone)
+        }
+        var followUps: [JobRecord] = []
+        try await context.step(1, "purge") {
+            followUps = try await Purge(volumeID: volumeID).run(context)
+        }
+        let result = followUps
+        return { _ in result }
+    }
+}
+
 /// Inserting jobs inside a transaction.
 enum JobQueue {
     /// Queues a purge of `volumeID` unless one is already queued.

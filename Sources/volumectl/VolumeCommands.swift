@@ -32,12 +32,7 @@ struct VolumeCommand: AsyncParsableCommand {
         @Option(help: "A name for people.") var name: String?
 
         func run() async throws {
-            let client = try global.connect()
-            var sizeGB = size ?? 0
-            if size == nil { sizeGB = try await client.run("volume.get", ["volume_id": .string(source)], as: Volume.self).sizeGB }
-            var params: [String: JSONValue] = ["size_gb": .int(Int64(sizeGB)), "source": .object(["volume_id": .string(source)])]
-            if let name { params["name"] = .string(name) }
-            try Output.mutation(try await JobProgress.submit(client, "volume.create", params, wait: waiting.wait, json: global.json), json: global.json)
+            try await createFrom(.volume(source), size: size, name: name, global: global, wait: waiting.wait)
         }
     }
 
@@ -50,13 +45,26 @@ struct VolumeCommand: AsyncParsableCommand {
         @Option(help: "A name for people.") var name: String?
 
         func run() async throws {
-            let client = try global.connect()
-            var sizeGB = size ?? 0
-            if size == nil { sizeGB = try await client.run("snapshot.get", ["snapshot_id": .string(snapshot)], as: Snapshot.self).sizeGB }
-            var params: [String: JSONValue] = ["size_gb": .int(Int64(sizeGB)), "source": .object(["snapshot_id": .string(snapshot)])]
-            if let name { params["name"] = .string(name) }
-            try Output.mutation(try await JobProgress.submit(client, "volume.create", params, wait: waiting.wait, json: global.json), json: global.json)
+            try await createFrom(.snapshot(snapshot), size: size, name: name, global: global, wait: waiting.wait)
         }
+    }
+
+    /// `volume.create` from a source, sized like the source unless told otherwise.
+    static func createFrom(_ source: Source, size: Int?, name: String?, global: GlobalOptions, wait: Bool) async throws {
+        let client = try global.connect()
+        var sizeGB = size ?? 0
+        let sourceParam: JSONValue
+        switch source {
+        case .volume(let id):
+            sourceParam = .object(["volume_id": .string(id)])
+            if size == nil { sizeGB = try await client.run("volume.get", ["volume_id": .string(id)], as: Volume.self).sizeGB }
+        case .snapshot(let id):
+            sourceParam = .object(["snapshot_id": .string(id)])
+            if size == nil { sizeGB = try await client.run("snapshot.get", ["snapshot_id": .string(id)], as: Snapshot.self).sizeGB }
+        }
+        var params: [String: JSONValue] = ["size_gb": .int(Int64(sizeGB)), "source": sourceParam]
+        if let name { params["name"] = .string(name) }
+        try Output.mutation(try await JobProgress.submit(client, "volume.create", params, wait: wait, json: global.json), json: global.json)
     }
 
     struct Extend: AsyncParsableCommand {

@@ -66,20 +66,11 @@ struct DeleteSnapshot: Operation {
     let priorStatus: String
 
     func run(_ context: JobContext) async throws -> Completion {
-        let (snapshotID, volumeID) = (self.snapshotID, self.volumeID)
-        try await context.step(0, "mark deleted") {
-            try await context.store.write { tx in
-                var snapshot = try tx.requireSnapshot(snapshotID)
-                snapshot.status = "deleted"
-                try tx.update(snapshot)
-            }
+        try await Purge.afterTombstone(context, volumeID: volumeID) { [snapshotID] tx in
+            var snapshot = try tx.requireSnapshot(snapshotID)
+            snapshot.status = "deleted"
+            try tx.update(snapshot)
         }
-        var followUps: [JobRecord] = []
-        try await context.step(1, "purge") {
-            followUps = try await Purge(volumeID: volumeID).run(context)
-        }
-        let result = followUps
-        return { _ in result }
     }
 
     func rollback(_ context: JobContext, error: EngineError) async -> Completion {

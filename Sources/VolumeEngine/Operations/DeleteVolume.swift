@@ -8,20 +8,11 @@ struct DeleteVolume: Operation {
     let priorStatus: String
 
     func run(_ context: JobContext) async throws -> Completion {
-        let volumeID = self.volumeID
-        try await context.step(0, "mark deleted") {
-            try await context.store.write { tx in
-                var volume = try tx.requireVolume(volumeID)
-                volume.status = "deleted"
-                try tx.update(volume)
-            }
+        try await Purge.afterTombstone(context, volumeID: volumeID) { [volumeID] tx in
+            var volume = try tx.requireVolume(volumeID)
+            volume.status = "deleted"
+            try tx.update(volume)
         }
-        var followUps: [JobRecord] = []
-        try await context.step(1, "purge") {
-            followUps = try await Purge(volumeID: volumeID).run(context)
-        }
-        let result = followUps
-        return { _ in result }
     }
 
     func rollback(_ context: JobContext, error: EngineError) async -> Completion {
