@@ -50,10 +50,16 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // sd_notify, socket activation and the journald log handler (the plain protocols).
+        .target(
+            name: "Systemd",
+            dependencies: [.product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict
+        ),
         .target(
             name: "VolumeDaemon",
             dependencies: [
-                "VolumeEngine", "VolumeProtocol", "CSystemd",
+                "VolumeEngine", "VolumeProtocol", "CSystemd", "Systemd",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
@@ -66,7 +72,7 @@ let package = Package(
         .executableTarget(
             name: "volumed",
             dependencies: [
-                "VolumeDaemon",
+                "VolumeDaemon", "Systemd",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
@@ -87,6 +93,7 @@ let package = Package(
         ),
         .testTarget(name: "VolumeProtocolTests", dependencies: ["VolumeProtocol"], swiftSettings: strict),
         .testTarget(name: "VolumeDaemonTests", dependencies: ["VolumeDaemon", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "SystemdTests", dependencies: ["Systemd"], swiftSettings: strict),
         .testTarget(name: "RBDTests", dependencies: ["RBD", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "VolumeEngineTests", dependencies: ["VolumeEngine", "TestSupport"], swiftSettings: strict),
     ],

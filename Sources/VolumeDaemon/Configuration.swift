@@ -67,6 +67,10 @@ public struct Configuration: Sendable, Equatable {
 
     static func parse(_ file: IniFile) throws(ConfigError) -> Configuration {
         var config = Configuration()
+        if let unknown = file.sections.first(where: { !["DEFAULT", "rbd", "images"].contains($0.name) }) {
+            throw ConfigError(file: file.path, line: unknown.line, option: nil,
+                              message: "unknown section [\(unknown.name)] (known: [DEFAULT], [rbd], [images])")
+        }
         var reader = OptionReader(file: file.path)
         for entry in file.entries {
             reader.entry = entry

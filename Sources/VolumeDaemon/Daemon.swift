@@ -2,60 +2,104 @@ import Foundation
 import Logging
 import RBD
 import ServiceLifecycle
+import Systemd
 import UnixSignals
 import VolumeEngine
 import VolumeStore
 
 /// volumed put together: configuration → database → cluster connection → engine → socket,
-/// run as services that stop gracefully on SIGTERM/SIGINT.
+/// run as services that stop gracefully on SIGTERM/SIGINT, with systemd told each step.
 public struct Daemon: Sendable {
     public static let version = "0.1.0"
 
     let configuration: Configuration
+    let configurationPath: String
+    let logLevel: LogLevelBox
     let logger: Logger
+    let notifier = Notifier()
 
-    public init(configuration: Configuration, logger: Logger) {
+    public init(configuration: Configuration, configurationPath: String, logLevel: LogLevelBox, logger: Logger) {
         self.configuration = configuration
+        self.configurationPath = configurationPath
+        self.logLevel = logLevel
         self.logger = logger
     }
 
     public func run() async throws {
         let config = configuration
+        notifier.status("starting: opening the database")
         try FileManager.default.createDirectory(atPath: config.stateDir, withIntermediateDirectories: true)
         let store = try Store(path: config.databasePath)
         logger.info("database open at \(config.databasePath)")
 
         let cluster = Cluster(settings: config.connection, blockingThreads: max(4, config.workers * 2), logger: logger)
-        do {
-            try await cluster.connect()
-        } catch {
-            logger.error("cannot reach the ceph cluster yet (\(error)); serving reads, jobs wait for it")
-        }
+        await connect(cluster)
         let engine = Engine(store: store, cluster: cluster, settings: config.engine, logger: logger)
+        let reloader = Reloader(
+            path: configurationPath, configuration: config, engine: engine,
+            access: AccessPolicy(adminGIDs: Self.groupIDs(config.adminGroups, logger: logger)), logLevel: logLevel, logger: logger)
+        let systemd = SystemdService(notifier: notifier, engine: engine, reloader: reloader, logger: logger)
         let dispatcher = Dispatcher(
-            engine: engine, access: AccessPolicy(adminGIDs: Self.groupIDs(config.adminGroups, logger: logger)),
-            startedAt: .now, version: Self.version, logger: logger)
+            engine: engine, access: { reloader.accessPolicy }, configuration: { reloader.current },
+            statusLine: { await systemd.statusLine() }, startedAt: .now, version: Self.version, logger: logger)
 
         let listener: SocketServer.Listener
-        if let fd = SocketActivation.listenFD() {
+        if let fd = SocketActivation.listeningDescriptor() {
             listener = .inherited(fd: fd)
         } else {
             try FileManager.default.createDirectory(
                 atPath: (config.socketPath as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
             listener = .path(config.socketPath, mode: 0o660)
         }
-        let server = SocketServer(listener: listener, dispatcher: dispatcher, logger: logger)
+        let notifier = self.notifier
+        let server = SocketServer(listener: listener, dispatcher: dispatcher, logger: logger) {
+            // Database open, cluster tried, socket listening: ready.
+            Task { notifier.ready(status: await systemd.statusLine()) }
+        }
+        // Shutdown runs in reverse: systemd hears STOPPING first, then the socket closes, then jobs checkpoint.
         let group = ServiceGroup(
             configuration: .init(
                 services: [
                     .init(service: EngineService(engine: engine)),
                     .init(service: server),
+                    .init(service: systemd),
                 ],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))
+        if !cluster.isConnected { Task { await reconnect(cluster, engine: engine) } }
         try await group.run()
         await cluster.blockingPool.shutdown()
         logger.info("stopped")
+    }
+
+    /// The first connection, with STATUS and EXTEND_TIMEOUT_USEC while within the retries so that
+    /// systemd does not kill a daemon that is still allowed to wait for its cluster.
+    private func connect(_ cluster: Cluster) async {
+        let settings = cluster.settings
+        let attemptTime = Duration.seconds(settings.connectTimeout >= 0 ? settings.connectTimeout : 300)
+        notifier.extendTimeout(by: attemptTime + .seconds(10), status: "starting: connecting to the ceph cluster (\(settings.cephConf))")
+        do {
+            try await cluster.connect { [notifier] error, attempt, wait in
+                notifier.extendTimeout(
+                    by: wait + attemptTime + .seconds(10),
+                    status: "starting: ceph cluster unreachable (attempt \(attempt)/\(settings.connectionRetries): \(error)); retrying in \(wait)")
+            }
+        } catch {
+            logger.error("cannot reach the ceph cluster after \(settings.connectionRetries) attempt(s): \(error); serving reads, jobs wait for it")
+        }
+    }
+
+    /// Keeps trying to reach the cluster in the background after a failed start.
+    private func reconnect(_ cluster: Cluster, engine: Engine) async {
+        var wait = Duration.seconds(max(1, cluster.settings.connectionInterval))
+        while !cluster.isConnected && !engine.isStopping {
+            try? await Task.sleep(for: wait)
+            if (try? await cluster.connect()) != nil {
+                logger.notice("connected to the ceph cluster")
+                return
+            }
+            wait = min(wait * 2, .seconds(60))
+        }
     }
 
     static func groupIDs(_ names: [String], logger: Logger) -> Set<UInt32> {
@@ -70,18 +114,5 @@ public struct Daemon: Sendable {
             }
         }
         return ids
-    }
-}
-
-/// systemd socket activation: the listening socket passed as fd 3 (`LISTEN_FDS`, `LISTEN_PID`).
-enum SocketActivation {
-    static func listenFD() -> Int32? {
-        let environment = ProcessInfo.processInfo.environment
-        guard let count = environment["LISTEN_FDS"].flatMap(Int.init), count >= 1 else { return nil }
-        if let pid = environment["LISTEN_PID"].flatMap(Int32.init), pid != getpid() { return nil }
-        unsetenv("LISTEN_FDS")
-        unsetenv("LISTEN_PID")
-        unsetenv("LISTEN_FDNAMES")
-        return 3
     }
 }

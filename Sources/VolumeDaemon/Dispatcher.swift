@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import Logging
 import VolumeEngine
 import VolumeProtocol
@@ -9,7 +10,11 @@ import VolumeStore
 /// Knows nothing of sockets.
 public struct Dispatcher: Sendable {
     let engine: Engine
-    let access: AccessPolicy
+    /// Who may change things; read per request because a reload may change it.
+    let access: @Sendable () -> AccessPolicy
+    /// The current configuration and STATUS line.
+    let configuration: @Sendable () -> Configuration
+    let statusLine: @Sendable () async -> String
     let startedAt: ContinuousClock.Instant
     let version: String
     let logger: Logger
@@ -61,8 +66,10 @@ public struct Dispatcher: Sendable {
         _ method: Method, params: JSONValue?, peer: PeerCredentials, notify: @escaping Notify
     ) async -> Result<any Encodable & Sendable, RPCError> {
         do {
-            if !method.isReadOnly, !access.mayChange(peer) {
-                throw RPCError.domain(.permissionDenied, "\(method.rawValue) needs root or membership in an admin group")
+            if !method.isReadOnly, !access().mayChange(peer) {
+                logger.warning("refused \(method.rawValue) to uid \(peer.uid) (pid \(peer.pid)): not root nor in an admin group")
+                throw RPCError.domain(
+                    .permissionDenied, "\(method.rawValue) needs root or membership in one of admin_groups (uid \(peer.uid) is neither)")
             }
             let reader = try ParamReader(params, method: method.rawValue)
             return .success(try await handle(method, reader, notify: notify))
@@ -204,11 +211,17 @@ public struct Dispatcher: Sendable {
         let (running, queued) = await engine.load()
         let volumes = try await engine.store.read { try $0.visibleVolumes().count }
         let connected = engine.cluster.isConnected
+        let config = configuration()
+        let line = await statusLine()
         return ServiceStatus(
-            version: version, state: connected ? "ok" : "degraded", clusterFSID: engine.cluster.fsid,
+            version: version, state: line.hasPrefix("ready") ? "ok" : "degraded", clusterFSID: engine.cluster.fsid,
             clusterConnected: connected, pool: engine.settings.pool, workers: engine.settings.workers,
             jobsRunning: running, jobsQueued: queued, volumes: volumes,
-            uptimeSeconds: Double(startedAt.duration(to: .now).components.seconds))
+            uptimeSeconds: Double(startedAt.duration(to: .now).components.seconds), statusLine: line,
+            settings: .init(
+                workers: config.workers, rbdMaxCloneDepth: config.rbdMaxCloneDepth,
+                rbdFlattenVolumeFromSnapshot: config.rbdFlattenVolumeFromSnapshot,
+                rbdConcurrentFlattenOperations: config.rbdConcurrentFlattenOperations, logLevel: config.logLevel.rawValue))
     }
 
     private func encode<T: Encodable>(_ value: T) -> Data {
@@ -230,17 +243,34 @@ public struct Dispatcher: Sendable {
     }
 }
 
-/// Who may call mutating methods: root, and members of the configured admin groups.
+/// Who may call mutating methods: root, and members (primary or supplementary) of the
+/// configured admin groups.
 public struct AccessPolicy: Sendable {
     public var adminGIDs: Set<UInt32>
-    public var openToAll: Bool
 
-    public init(adminGIDs: Set<UInt32>, openToAll: Bool = false) {
+    public init(adminGIDs: Set<UInt32>) {
         self.adminGIDs = adminGIDs
-        self.openToAll = openToAll
     }
 
     func mayChange(_ peer: PeerCredentials) -> Bool {
-        openToAll || peer.uid == 0 || adminGIDs.contains(peer.gid)
+        if peer.uid == 0 { return true }
+        if adminGIDs.contains(peer.gid) { return true }
+        guard !adminGIDs.isEmpty else { return false }
+        return !adminGIDs.isDisjoint(with: Self.groups(ofUID: peer.uid, primary: peer.gid))
+    }
+
+    /// The groups a user belongs to, from the system's user and group databases.
+    static func groups(ofUID uid: UInt32, primary: UInt32) -> Set<UInt32> {
+        var entry = passwd()
+        var result: UnsafeMutablePointer<passwd>?
+        var buffer = [CChar](repeating: 0, count: 4096)
+        guard getpwuid_r(uid, &entry, &buffer, buffer.count, &result) == 0, result != nil, let name = entry.pw_name else { return [] }
+        var count: Int32 = 64
+        var groups = [gid_t](repeating: 0, count: Int(count))
+        if getgrouplist(name, primary, &groups, &count) < 0 {
+            groups = [gid_t](repeating: 0, count: Int(count))
+            guard getgrouplist(name, primary, &groups, &count) >= 0 else { return [] }
+        }
+        return Set(groups.prefix(Int(count)))
     }
 }

@@ -12,10 +12,13 @@ struct IniFile: Sendable {
 
     let path: String
     let entries: [Entry]
+    /// Every `[section]` header with its line, including sections with no options.
+    let sections: [(name: String, line: Int)]
 
     init(path: String, text: String) throws(ConfigError) {
         self.path = path
         var entries: [Entry] = []
+        var sections: [(name: String, line: Int)] = []
         var section = "DEFAULT"
         var seen: Set<String> = []
         for (index, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
@@ -27,6 +30,7 @@ struct IniFile: Sendable {
                     throw ConfigError(file: path, line: number, option: nil, message: "malformed section header '\(line)'")
                 }
                 section = String(line.dropFirst().dropLast()).trimmingCharacters(in: .whitespaces)
+                sections.append((section, number))
                 continue
             }
             guard let equals = line.firstIndex(of: "=") else {
@@ -43,5 +47,6 @@ struct IniFile: Sendable {
             entries.append(Entry(section: section, key: key, value: value, line: number))
         }
         self.entries = entries
+        self.sections = sections
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import VolumeStore
 
 /// Where a new volume comes from.
@@ -61,7 +62,7 @@ extension Engine {
             try tx.insert(job)
             return (Accepted(job: job, volume: volume), true)
         }
-        if accepted.1 { await enqueue(accepted.0.job) }
+        if accepted.1 { await accept(accepted.0) }
         return accepted.0
     }
 
@@ -154,7 +155,7 @@ extension Engine {
             try tx.insert(job)
             return (Accepted(job: job, snapshot: snapshot), true)
         }
-        if accepted.1 { await enqueue(accepted.0.job) }
+        if accepted.1 { await accept(accepted.0) }
         return accepted.0
     }
 
@@ -178,8 +179,23 @@ extension Engine {
 
     private func admit(_ body: @escaping @Sendable (StoreTransaction) throws -> Accepted) async throws -> Accepted {
         let accepted = try await store.write(body)
-        await enqueue(accepted.job)
+        await accept(accepted)
         return accepted
+    }
+
+    /// Logs the accepted request with its ids (the first line of the volume's story in the
+    /// journal) and hands the job to the scheduler.
+    private func accept(_ accepted: Accepted) async {
+        var metadata: Logger.Metadata = ["job_id": "\(accepted.job.id)", "operation": "\(accepted.job.kind)"]
+        if let volumeID = accepted.job.volumeID { metadata["volume_id"] = "\(volumeID)" }
+        if let snapshotID = accepted.job.snapshotID { metadata["snapshot_id"] = "\(snapshotID)" }
+        var detail = ""
+        if let volume = accepted.volume, accepted.job.kind == JobKind.createVolume.rawValue {
+            detail = ": \(volume.sizeGB) GiB \(volume.pool)/\(volume.rbdImage)"
+            if let source = volume.sourceID { detail += " from \(volume.sourceKind ?? "") \(source)" }
+        }
+        logger.info("accepted \(accepted.job.kind)\(detail)", metadata: metadata)
+        await enqueue(accepted.job)
     }
 
     private static func availableVolume(_ tx: StoreTransaction, _ id: String) throws -> VolumeRecord {

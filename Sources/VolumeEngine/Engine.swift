@@ -15,6 +15,14 @@ public final class Engine: Sendable {
     private let liveSettings: Mutex<EngineSettings>
     private let running = Mutex<[String: JobContext]>([:])
     private let stopping = Atomic<Bool>(false)
+    /// Desired worker count, read by `run()` (grows the pool) and by each worker (shrinks it).
+    private let workerTarget: Mutex<(count: Int, continuation: AsyncStream<Int>.Continuation?)>
+    private let liveWorkers = Atomic<Int>(0)
+    /// When a job last did something (started, finished a step, reported progress): the watchdog's evidence.
+    let activity = ActivityClock()
+    /// Yields whenever jobs start or end, for the status line.
+    public let loadChanges: AsyncStream<Void>
+    private let loadContinuation: AsyncStream<Void>.Continuation
 
     public init(store: Store, cluster: Cluster, settings: EngineSettings, logger: Logger) {
         self.store = store
@@ -22,6 +30,8 @@ public final class Engine: Sendable {
         self.liveSettings = Mutex(settings)
         self.logger = logger
         self.scheduler = Scheduler(flattenLimit: settings.concurrentFlattens)
+        self.workerTarget = Mutex((settings.workers, nil))
+        (loadChanges, loadContinuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
 
     public var settings: EngineSettings { liveSettings.withLock { $0 } }
@@ -30,6 +40,18 @@ public final class Engine: Sendable {
     public func apply(_ settings: EngineSettings) async {
         liveSettings.withLock { $0 = settings }
         await scheduler.setFlattenLimit(settings.concurrentFlattens)
+        let continuation = workerTarget.withLock { target in
+            target.count = settings.workers
+            return target.continuation
+        }
+        continuation?.yield(settings.workers)
+    }
+
+    /// True when no job has been running without a sign of life for longer than `limit`:
+    /// a worker stuck in a call that never returns makes this false.
+    public func isMakingProgress(stallLimit: Duration) async -> Bool {
+        if await scheduler.runningCount == 0 { return true }
+        return activity.sinceLast() < stallLimit
     }
 
     public var isStopping: Bool { stopping.load(ordering: .relaxed) }
@@ -37,6 +59,14 @@ public final class Engine: Sendable {
     /// Jobs running and queued right now.
     public func load() async -> (running: Int, queued: Int) {
         (await scheduler.runningCount, await scheduler.queuedCount)
+    }
+
+    /// `HEALTH_OK`, `HEALTH_WARN`, … from the monitors, or nil when they cannot be asked.
+    public func clusterHealth() async -> String? {
+        guard cluster.isConnected else { return nil }
+        guard let reply = try? await cluster.run({ try $0.monitorCommand(#"{"prefix": "health", "format": "json"}"#) }),
+              let object = try? JSONSerialization.jsonObject(with: Data(reply.utf8)) as? [String: Any] else { return nil }
+        return object["status"] as? String
     }
 
     // MARK: running
@@ -55,10 +85,23 @@ public final class Engine: Sendable {
             await breakStaleLocks(for: resumed, heldBy: Set(earlierClients))
         }
         for job in resumed { await enqueue(job) }
-        let workers = settings.workers
-        await withTaskGroup(of: Void.self) { group in
-            for _ in 0..<workers {
-                group.addTask { await self.workerLoop() }
+        let (targets, continuation) = AsyncStream.makeStream(of: Int.self, bufferingPolicy: .bufferingNewest(1))
+        let initial = workerTarget.withLock { target in
+            target.continuation = continuation
+            return target.count
+        }
+        if isStopping { continuation.finish() }
+        continuation.yield(initial)
+        await withDiscardingTaskGroup { group in
+            var nextIndex = 0
+            for await target in targets {
+                // Grow now; a shrink happens as surplus workers finish their current job.
+                while liveWorkers.load(ordering: .relaxed) < target {
+                    liveWorkers.add(1, ordering: .relaxed)
+                    let index = nextIndex
+                    nextIndex += 1
+                    group.addTask { await self.workerLoop(index: index) }
+                }
             }
         }
     }
@@ -66,23 +109,32 @@ public final class Engine: Sendable {
     /// Stops taking jobs; running ones stop at their next checkpoint and resume at the next start.
     public func stop() async {
         stopping.store(true, ordering: .relaxed)
+        workerTarget.withLock { $0.continuation?.finish() }
         await scheduler.stop()
     }
 
-    private func workerLoop() async {
+    private func workerLoop(index: Int) async {
+        defer { liveWorkers.subtract(1, ordering: .relaxed) }
         while let entry = await scheduler.next() {
+            loadContinuation.yield()
+            activity.touch()
             await execute(entry)
             await scheduler.finished(entry)
+            activity.touch()
+            loadContinuation.yield()
+            // Fewer workers wanted: the surplus ones leave after their job.
+            if liveWorkers.load(ordering: .relaxed) > workerTarget.withLock({ $0.count }) { return }
         }
     }
 
     func enqueue(_ job: JobRecord) async {
         await scheduler.enqueue(.init(jobID: job.id, lockKey: job.lockKey, flattens: job.flattens))
+        loadContinuation.yield()
     }
 
     private func makeContext(_ job: JobRecord) -> JobContext {
         JobContext(job: job, store: store, cluster: cluster, settings: settings, events: events, logger: logger,
-                   isStopping: { [self] in self.isStopping })
+                   activity: activity, isStopping: { [self] in self.isStopping })
     }
 
     private func execute(_ entry: Scheduler.Entry) async {

@@ -17,6 +17,7 @@ final class JobContext: Sendable {
     let settings: EngineSettings
     let logger: Logger
     private let events: JobEvents
+    private let activity: ActivityClock
     private let isStopping: @Sendable () -> Bool
     private let state: Mutex<State>
 
@@ -30,8 +31,9 @@ final class JobContext: Sendable {
 
     init(
         job: JobRecord, store: Store, cluster: Cluster, settings: EngineSettings, events: JobEvents,
-        logger: Logger, isStopping: @escaping @Sendable () -> Bool
+        logger: Logger, activity: ActivityClock, isStopping: @escaping @Sendable () -> Bool
     ) {
+        self.activity = activity
         self.jobID = job.id
         self.store = store
         self.cluster = cluster
@@ -65,6 +67,7 @@ final class JobContext: Sendable {
             try tx.update(row)
         }
         state.withLock { $0.job.step = index + 1 }
+        activity.touch()
     }
 
     /// Throws when the job should stop between steps: the daemon is stopping, or a user cancelled it.
@@ -102,6 +105,7 @@ final class JobContext: Sendable {
     }
 
     func report(progress: Double) {
+        activity.touch()
         let (publish, persist) = state.withLock { state -> (Bool, Bool) in
             state.job.progress = progress
             let publish = progress - state.publishedProgress >= 0.01 || progress >= 1

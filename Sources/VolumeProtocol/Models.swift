@@ -214,11 +214,40 @@ public struct ServiceStatus: Sendable, Codable, Equatable {
     public var jobsQueued: Int
     public var volumes: Int
     public var uptimeSeconds: Double
+    /// The one-line state systemd shows (`systemctl status volumed`).
+    public var statusLine: String
+    /// The options in force (they may change on reload).
+    public var settings: Settings
+
+    public struct Settings: Sendable, Codable, Equatable {
+        public var workers: Int
+        public var rbdMaxCloneDepth: Int
+        public var rbdFlattenVolumeFromSnapshot: Bool
+        public var rbdConcurrentFlattenOperations: Int
+        public var logLevel: String
+
+        public init(workers: Int, rbdMaxCloneDepth: Int, rbdFlattenVolumeFromSnapshot: Bool, rbdConcurrentFlattenOperations: Int, logLevel: String) {
+            self.workers = workers
+            self.rbdMaxCloneDepth = rbdMaxCloneDepth
+            self.rbdFlattenVolumeFromSnapshot = rbdFlattenVolumeFromSnapshot
+            self.rbdConcurrentFlattenOperations = rbdConcurrentFlattenOperations
+            self.logLevel = logLevel
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case workers, rbdMaxCloneDepth = "rbd_max_clone_depth"
+            case rbdFlattenVolumeFromSnapshot = "rbd_flatten_volume_from_snapshot"
+            case rbdConcurrentFlattenOperations = "rbd_concurrent_flatten_operations", logLevel = "log_level"
+        }
+    }
 
     public init(
         version: String, state: String, clusterFSID: String?, clusterConnected: Bool, pool: String,
-        workers: Int, jobsRunning: Int, jobsQueued: Int, volumes: Int, uptimeSeconds: Double
+        workers: Int, jobsRunning: Int, jobsQueued: Int, volumes: Int, uptimeSeconds: Double,
+        statusLine: String, settings: Settings
     ) {
+        self.statusLine = statusLine
+        self.settings = settings
         self.version = version
         self.state = state
         self.clusterFSID = clusterFSID
@@ -234,6 +263,7 @@ public struct ServiceStatus: Sendable, Codable, Equatable {
     enum CodingKeys: String, CodingKey {
         case version, state, clusterFSID = "cluster_fsid", clusterConnected = "cluster_connected", pool, workers
         case jobsRunning = "jobs_running", jobsQueued = "jobs_queued", volumes, uptimeSeconds = "uptime_seconds"
+        case statusLine = "status_line", settings
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -248,6 +278,8 @@ public struct ServiceStatus: Sendable, Codable, Equatable {
         try c.encode(jobsQueued, forKey: .jobsQueued)
         try c.encode(volumes, forKey: .volumes)
         try c.encode(uptimeSeconds, forKey: .uptimeSeconds)
+        try c.encode(statusLine, forKey: .statusLine)
+        try c.encode(settings, forKey: .settings)
     }
 }
 

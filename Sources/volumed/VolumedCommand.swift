@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import Systemd
 import VolumeDaemon
 
 /// `volumed`: runs the daemon in the foreground.
@@ -29,15 +30,12 @@ struct VolumedCommand: AsyncParsableCommand {
             print("\(config): ok")
             return
         }
-        let level = configuration.logLevel
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        let level = LogLevelBox(configuration.logLevel)
+        let sink = JournalLogHandler.detectSink()
+        LoggingSystem.bootstrap { label in JournalLogHandler(label: label, sink: sink, level: level) }
         let logger = Logger(label: "volumed")
         do {
-            try await Daemon(configuration: configuration, logger: logger).run()
+            try await Daemon(configuration: configuration, configurationPath: config, logLevel: level, logger: logger).run()
         } catch {
             logger.critical("volumed stopped: \(error)")
             throw ExitCode.failure

@@ -1,0 +1,82 @@
+import Logging
+import Synchronization
+import Systemd
+import VolumeEngine
+
+/// Re-reads the configuration file on SIGHUP. Options that can change live are applied (workers,
+/// flatten limit, clone depth, flatten-from-snapshot, log level, admin groups); others are reported
+/// as needing a restart. An invalid file changes nothing: the old configuration stays, and why is
+/// in the log and the STATUS line.
+final class Reloader: Sendable {
+    let path: String
+    let engine: Engine
+    let access: Mutex<AccessPolicy>
+    let logLevel: LogLevelBox
+    let logger: Logger
+    private let state: Mutex<(current: Configuration, problem: String?)>
+
+    init(path: String, configuration: Configuration, engine: Engine, access: AccessPolicy, logLevel: LogLevelBox, logger: Logger) {
+        self.path = path
+        self.engine = engine
+        self.access = Mutex(access)
+        self.logLevel = logLevel
+        self.logger = logger
+        self.state = Mutex((configuration, nil))
+    }
+
+    var current: Configuration { state.withLock { $0.current } }
+    /// Why the last reload was refused, until a good one.
+    var lastProblem: String? { state.withLock { $0.problem } }
+    var accessPolicy: AccessPolicy { access.withLock { $0 } }
+
+    func reload() async {
+        let next: Configuration
+        do {
+            next = try Configuration.load(path: path)
+        } catch {
+            let problem = "reload refused, keeping the previous configuration: \(error)"
+            state.withLock { $0.problem = problem }
+            logger.error("\(problem)")
+            return
+        }
+        let previous = current
+        let needRestart = Self.restartOnlyChanges(from: previous, to: next)
+        var applied = next
+        // What cannot change live keeps its running value until a restart.
+        applied.stateDir = previous.stateDir
+        applied.socketPath = previous.socketPath
+        applied.rbdPool = previous.rbdPool
+        applied.rbdUser = previous.rbdUser
+        applied.rbdCephConf = previous.rbdCephConf
+        applied.rbdKeyring = previous.rbdKeyring
+        applied.rbdStoreChunkSize = previous.rbdStoreChunkSize
+        applied.imagesPool = previous.imagesPool
+        applied.imagesChunkSize = previous.imagesChunkSize
+        await engine.apply(applied.engine)
+        logLevel.value = applied.logLevel
+        access.withLock { $0 = AccessPolicy(adminGIDs: Daemon.groupIDs(applied.adminGroups, logger: logger)) }
+        state.withLock { $0 = (applied, nil) }
+        logger.notice("configuration reloaded from \(path)", metadata: [
+            "workers": "\(applied.workers)", "rbd_max_clone_depth": "\(applied.rbdMaxCloneDepth)",
+            "rbd_concurrent_flatten_operations": "\(applied.rbdConcurrentFlattenOperations)",
+            "log_level": "\(applied.logLevel)",
+        ])
+        if !needRestart.isEmpty {
+            logger.warning("changed options that take effect at the next restart: \(needRestart.joined(separator: ", "))")
+        }
+    }
+
+    static func restartOnlyChanges(from a: Configuration, to b: Configuration) -> [String] {
+        var changed: [String] = []
+        if a.stateDir != b.stateDir { changed.append("state_dir") }
+        if a.socketPath != b.socketPath { changed.append("socket_path") }
+        if a.rbdPool != b.rbdPool { changed.append("rbd_pool") }
+        if a.rbdUser != b.rbdUser { changed.append("rbd_user") }
+        if a.rbdCephConf != b.rbdCephConf { changed.append("rbd_ceph_conf") }
+        if a.rbdKeyring != b.rbdKeyring { changed.append("rbd_keyring") }
+        if a.rbdStoreChunkSize != b.rbdStoreChunkSize { changed.append("rbd_store_chunk_size") }
+        if a.imagesPool != b.imagesPool { changed.append("[images] rbd_store_pool") }
+        if a.imagesChunkSize != b.imagesChunkSize { changed.append("[images] rbd_store_chunk_size") }
+        return changed
+    }
+}

@@ -1,0 +1,112 @@
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+import Systemd
+import UnixSignals
+import VolumeEngine
+
+/// volumed's conversation with systemd while it runs: a one-line STATUS kept current, WATCHDOG=1
+/// only while the daemon is healthy, SIGHUP reloads (RELOADING=1 … READY=1), STOPPING=1 first
+/// thing on shutdown. Harmless without systemd: the notifier then sends nothing.
+struct SystemdService: Service {
+    let notifier: Notifier
+    let engine: Engine
+    let reloader: Reloader
+    let logger: Logger
+    /// A job with no sign of life for this long means a wedged worker: stop pinging.
+    static let stallLimit = Duration.seconds(300)
+
+    func run() async throws {
+        try await withGracefulShutdownHandler {
+            try await withThrowingDiscardingTaskGroup { group in
+                group.addTask { await statusLoop() }
+                if let interval = Notifier.watchdogInterval() {
+                    group.addTask { await watchdogLoop(every: interval / 2) }
+                }
+                group.addTask { await reloadLoop() }
+                try await gracefulShutdown()
+                group.cancelAll()
+            }
+        } onGracefulShutdown: {
+            notifier.stopping(status: "stopping: letting running jobs reach a checkpoint")
+        }
+    }
+
+    /// The STATUS line, recomputed when jobs start or end and every 30 s for cluster health.
+    private func statusLoop() async {
+        var last = ""
+        let changes = engine.loadChanges
+        await withDiscardingTaskGroup { group in
+            let (ticks, tick) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+            group.addTask {
+                for await _ in changes { tick.yield() }
+            }
+            group.addTask {
+                while !Task.isCancelled {
+                    tick.yield()
+                    try? await Task.sleep(for: .seconds(30))
+                }
+                tick.finish()
+            }
+            for await _ in ticks {
+                let line = await statusLine()
+                if line != last {
+                    notifier.status(line)
+                    last = line
+                }
+                // At most a few updates a second, however busy.
+                try? await Task.sleep(for: .milliseconds(250))
+                if Task.isCancelled { break }
+            }
+            group.cancelAll()
+        }
+    }
+
+    func statusLine() async -> String {
+        let (running, queued) = await engine.load()
+        let jobs = "\(running) job(s) running, \(queued) queued"
+        if let problem = reloader.lastProblem { return "degraded: \(problem); \(jobs)" }
+        guard engine.cluster.isConnected, let fsid = engine.cluster.fsid else {
+            return "degraded: ceph cluster unreachable, serving reads, jobs wait; \(jobs)"
+        }
+        let health = await engine.clusterHealth() ?? "health unknown"
+        return "ready: cluster \(fsid) \(health); pool \(engine.settings.pool); \(jobs)"
+    }
+
+    /// Pings at half the watchdog interval, only when the event loop answers and workers move.
+    private func watchdogLoop(every period: Duration) async {
+        while !Task.isCancelled {
+            if await isHealthy() {
+                notifier.watchdog()
+            } else {
+                logger.critical("unhealthy: not pinging the watchdog")
+            }
+            try? await Task.sleep(for: period)
+        }
+    }
+
+    private func isHealthy() async -> Bool {
+        let loop = MultiThreadedEventLoopGroup.singleton.any()
+        let answered = try? await withThrowingTaskGroup(of: Bool.self) { group in
+            group.addTask { try await loop.submit { true }.get() }
+            group.addTask {
+                try await Task.sleep(for: .seconds(2))
+                return false
+            }
+            defer { group.cancelAll() }
+            return try await group.next() ?? false
+        }
+        guard answered == true else { return false }
+        return await engine.isMakingProgress(stallLimit: Self.stallLimit)
+    }
+
+    private func reloadLoop() async {
+        for await _ in await UnixSignalsSequence(trapping: .sighup) {
+            notifier.reloading(status: "reloading the configuration")
+            await reloader.reload()
+            notifier.ready(status: await statusLine())
+        }
+    }
+}
