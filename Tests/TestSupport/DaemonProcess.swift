@@ -17,7 +17,8 @@ public final class DaemonProcess: @unchecked Sendable {
     /// - Parameters:
     ///   - extraConfig: lines appended to the `[rbd]` section.
     ///   - pool: an existing pool, or nil for a fresh one.
-    public init(extraConfig: String = "", pool: String? = nil, user: String = "admin") throws {
+    ///   - defaultExtra: lines appended to the `[DEFAULT]` section.
+    public init(extraConfig: String = "", defaultExtra: String = "", pool: String? = nil, user: String = "admin") throws {
         cluster = try TestCluster.require()
         self.pool = try pool ?? cluster.makePool("d")
         directory = "/tmp/vd-\(UUID().uuidString.prefix(8))"
@@ -28,6 +29,7 @@ public final class DaemonProcess: @unchecked Sendable {
             state_dir = \(directory)/state
             socket_path = \(socketPath)
             log_level = info
+            \(defaultExtra)
             [rbd]
             rbd_pool = \(self.pool)
             rbd_user = \(user)

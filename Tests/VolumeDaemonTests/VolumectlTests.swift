@@ -1,0 +1,120 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// The real `volumectl` against the real daemon: JSON for scripts, exit codes, access control.
+@Suite(.serialized, .timeLimit(.minutes(3))) final class VolumectlTests {
+    let daemon: DaemonProcess
+
+    init() async throws {
+        // gid 65533 may change things; uid/gid 65534 (nobody) may only read.
+        daemon = try DaemonProcess(defaultExtra: "admin_groups = 65533")
+        try await daemon.start()
+        chmod(daemon.socketPath, 0o666)
+    }
+
+    deinit { daemon.cleanUp() }
+
+    struct Result {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+        var json: Any? { try? JSONSerialization.jsonObject(with: Data(stdout.utf8), options: [.fragmentsAllowed]) }
+    }
+
+    /// Runs volumectl, optionally as another user and group (setpriv, no supplementary groups).
+    func volumectl(_ arguments: [String], as ids: (uid: Int, gid: Int)? = nil) throws -> Result {
+        let binary = (ProcessInfo.processInfo.environment["VOLUMED_BIN"] ?? ".build/debug") + "/volumectl"
+        let process = Process()
+        if let ids {
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
+            process.arguments = ["--reuid=\(ids.uid)", "--regid=\(ids.gid)", "--clear-groups", binary] + arguments
+        } else {
+            process.executableURL = URL(fileURLWithPath: binary)
+            process.arguments = arguments
+        }
+        process.environment = ["VOLUMED_SOCKET": daemon.socketPath]
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Result(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+                      stderr: String(decoding: stderr, as: UTF8.self))
+    }
+
+    func id(_ result: Result, _ key: String) -> String {
+        ((result.json as? [String: Any])?[key] as? [String: Any])?["id"] as? String ?? ""
+    }
+
+    @Test func everyCommandPrintsParsableJSON() throws {
+        let created = try volumectl(["volume", "create", "--size", "1", "--name", "j", "--wait", "--json"])
+        #expect(created.status == 0, "\(created.stderr)")
+        let volume = id(created, "volume")
+        let snapshot = try volumectl(["snapshot", "create", volume, "--wait", "--json"])
+        let snap = id(snapshot, "snapshot")
+        let fromSnap = try volumectl(["volume", "from-snapshot", snap, "--wait", "--json"])
+        let clone = try volumectl(["volume", "clone", volume, "--size", "2", "--wait", "--json"])
+        let cloneID = id(clone, "volume")
+        let commands: [[String]] = [
+            ["status"], ["volume", "list"], ["volume", "show", volume], ["volume", "extend", cloneID, "--size", "3", "--wait"],
+            ["volume", "flatten", cloneID, "--wait"], ["snapshot", "list"], ["snapshot", "list", "--volume", volume],
+            ["snapshot", "show", snap], ["job", "list"], ["job", "list", "--volume", volume, "--limit", "2"],
+        ]
+        for result in [created, snapshot, fromSnap, clone] {
+            #expect(result.status == 0 && result.json != nil)
+        }
+        for command in commands {
+            let result = try volumectl(command + ["--json"])
+            #expect(result.status == 0, "\(command): \(result.stderr)")
+            #expect(result.json != nil, "\(command) printed: \(result.stdout.prefix(200))")
+        }
+        let jobs = try #require(try volumectl(["job", "list", "--json"]).json as? [[String: Any]])
+        let jobID = try #require(jobs.first?["id"] as? String)
+        #expect(try volumectl(["job", "show", jobID, "--json"]).json != nil)
+        #expect(try volumectl(["job", "wait", jobID, "--json"]).json != nil)
+        #expect(try volumectl(["job", "cancel", jobID, "--json"]).status == 3, "a finished job cannot be cancelled: conflict")
+        for target in [id(fromSnap, "volume"), cloneID, volume] {
+            #expect(try volumectl(["volume", "delete", target, "--wait", "--json"]).json != nil)
+        }
+        #expect(try volumectl(["snapshot", "delete", snap, "--wait", "--json"]).status == 0)
+        #expect(try volumectl(["job", "wait", "--all"]).status == 0)
+    }
+
+    @Test func exitCodesSayWhatWentWrong() throws {
+        let missing = UUID().uuidString.lowercased()
+        #expect(try volumectl(["volume", "show", missing]).status == 2)
+        #expect(try volumectl(["volume", "create"]).status == 64, "a missing --size is a usage error")
+        #expect(try volumectl(["volume", "show", "not-a-uuid"]).status == 64)
+        let created = try volumectl(["volume", "create", "--size", "2", "--json"])
+        let volume = id(created, "volume")
+        #expect(try volumectl(["volume", "extend", volume, "--size", "4"]).status == 3, "busy creating: conflict")
+        _ = try volumectl(["job", "wait", "--all"])
+        let shrink = try volumectl(["volume", "extend", volume, "--size", "1"])
+        #expect(shrink.status == 64)
+        #expect(shrink.stderr.contains("volumes only grow"))
+        let unreachable = Process()
+        unreachable.executableURL = URL(fileURLWithPath: (ProcessInfo.processInfo.environment["VOLUMED_BIN"] ?? ".build/debug") + "/volumectl")
+        unreachable.arguments = ["status", "--socket", "/nonexistent/volumed.sock"]
+        unreachable.standardError = Pipe()
+        try unreachable.run()
+        unreachable.waitUntilExit()
+        #expect(unreachable.terminationStatus == 69)
+        _ = try volumectl(["volume", "delete", volume, "--wait"])
+    }
+
+    @Test func usersOutsideTheAdminGroupsCanReadButNotChange() throws {
+        let list = try volumectl(["volume", "list", "--json"], as: (65534, 65534))
+        #expect(list.status == 0, "\(list.stderr)")
+        #expect(list.json != nil)
+        #expect(try volumectl(["status"], as: (65534, 65534)).status == 0)
+        let refused = try volumectl(["volume", "create", "--size", "1"], as: (65534, 65534))
+        #expect(refused.status == 4)
+        #expect(refused.stderr.contains("needs root or membership in one of admin_groups"))
+        let admin = try volumectl(["volume", "create", "--size", "1", "--wait", "--json"], as: (65534, 65533))
+        #expect(admin.status == 0, "a member of an admin group may change things: \(admin.stderr)")
+        _ = try volumectl(["volume", "delete", id(admin, "volume"), "--wait"])
+    }
+}
