@@ -85,6 +85,14 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        .executableTarget(
+            name: "volumed-bench",
+            dependencies: [
+                "RBD", "VolumeClient", "VolumeProtocol",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strict
+        ),
         .target(
             name: "TestSupport",
             dependencies: ["RBD", "VolumeEngine", "VolumeClient", "VolumeProtocol"],

@@ -1,0 +1,175 @@
+import ArgumentParser
+import Foundation
+import Logging
+import RBD
+import VolumeClient
+import VolumeProtocol
+
+/// `volumed-bench overhead`: the same lifecycle, op by op, (a) in-process on librbd with one
+/// persistent connection (the floor), (b) through volumed's socket with `wait: true`, (c) with the
+/// `rbd` CLI; interleaved round by round so that a noisy machine hurts all three alike.
+/// Prints medians and the ratios b/a and c/b.
+@main
+struct Bench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "volumed-bench", abstract: "Measure volumed against the librbd floor.")
+
+    @Option(help: "Ceph configuration file.") var cephConf: String
+    @Option(help: "Keyring of the cephx user.") var keyring: String
+    @Option(help: "cephx id.") var user = "admin"
+    @Option(help: "Pool for the floor and the CLI (volumed uses its own rbd_pool).") var pool: String
+    @Option(help: "volumed's socket.") var socket: String
+    @Option(help: "Rounds.") var rounds = 15
+
+    static let ops = ["create 1 GiB", "snapshot", "volume from snapshot", "clone volume", "extend", "delete clone",
+                      "delete volume from snapshot", "delete snapshot", "delete volume"]
+
+    func run() async throws {
+        var logger = Logger(label: "bench")
+        logger.logLevel = .error
+        let cluster = Cluster(settings: .init(user: user, cephConf: cephConf, keyring: keyring), blockingThreads: 4, logger: logger)
+        try await cluster.connect()
+        let client = try VolumeClient(socketPath: socket)
+        var floor: [String: [Double]] = [:], daemon: [String: [Double]] = [:], cli: [String: [Double]] = [:]
+        for round in 0..<rounds {
+            for (op, ms) in try await floorRound(cluster, round) { floor[op, default: []].append(ms) }
+            for (op, ms) in try await daemonRound(client) { daemon[op, default: []].append(ms) }
+            for (op, ms) in try cliRound(round) { cli[op, default: []].append(ms) }
+        }
+        print("volumed-bench overhead: \(rounds) rounds, medians in ms")
+        print("op".padding(toLength: 30, withPad: " ", startingAt: 0) + "  floor   volumed      rbd   volumed/floor  rbd/volumed")
+        var ratios: [Double] = []
+        for op in Self.ops {
+            let a = median(floor[op] ?? []), b = median(daemon[op] ?? []), c = median(cli[op] ?? [])
+            ratios.append(b / a)
+            print(op.padding(toLength: 30, withPad: " ", startingAt: 0)
+                  + String(format: "%7.1f  %8.1f  %7.1f  %14.2f  %11.2f", a, b, c, b / a, c / b))
+        }
+        let total = Self.ops.map { median(floor[$0] ?? []) }.reduce(0, +)
+        let totalDaemon = Self.ops.map { median(daemon[$0] ?? []) }.reduce(0, +)
+        print(String(format: "whole lifecycle: floor %.1f ms, volumed %.1f ms, ratio %.2f; worst op ratio %.2f",
+                     total, totalDaemon, totalDaemon / total, ratios.max() ?? 0))
+        await cluster.blockingPool.shutdown()
+    }
+
+    func median(_ values: [Double]) -> Double {
+        let sorted = values.sorted()
+        guard !sorted.isEmpty else { return .nan }
+        return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+    }
+
+    func timed<T>(_ body: () async throws -> T) async throws -> (T, Double) {
+        let start = ContinuousClock.now
+        let value = try await body()
+        let elapsed = start.duration(to: .now)
+        return (value, Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15)
+    }
+
+    /// The floor: the librbd calls volumed's jobs make, made directly (one hop to a blocking thread each).
+    func floorRound(_ cluster: Cluster, _ round: Int) async throws -> [(String, Double)] {
+        let pool = self.pool
+        let root = "floor-\(round)-root", snap = "snapshot-\(round)", fromSnap = "floor-\(round)-fs", clone = "floor-\(round)-cl"
+        let cloneSnap = "\(clone).clone_snap"
+        func op(_ name: String, _ body: @escaping @Sendable (IOContext) throws -> Void) async throws -> (String, Double) {
+            let (_, ms) = try await timed { try await cluster.run { try body(try $0.pool(pool)) } }
+            return (name, ms)
+        }
+        var results: [(String, Double)] = []
+        results.append(try await op("create 1 GiB") { io in
+            try io.createImage(name: root, size: 1 << 30, order: 22)
+            try io.withImage(root) { try $0.setMetadata("volumed.volume_id", root) }
+        })
+        results.append(try await op("snapshot") { io in
+            try io.withImage(root) { try $0.createSnapshot(snap); try $0.protectSnapshot(snap) }
+        })
+        results.append(try await op("volume from snapshot") { io in
+            try io.clone(parent: root, snapshot: snap, into: io, child: fromSnap, order: 22)
+            try io.withImage(fromSnap) { try $0.setMetadata("volumed.volume_id", fromSnap) }
+        })
+        results.append(try await op("clone volume") { io in
+            try io.withImage(fromSnap) { try $0.createSnapshot(cloneSnap); try $0.protectSnapshot(cloneSnap) }
+            try io.clone(parent: fromSnap, snapshot: cloneSnap, into: io, child: clone, order: 22)
+            try io.withImage(clone) { try $0.setMetadata("volumed.volume_id", clone) }
+        })
+        results.append(try await op("extend") { io in try io.withImage(clone) { try $0.resize(to: 2 << 30) } })
+        results.append(try await op("delete clone") { io in
+            try io.removeImage(name: clone)
+            try io.withImage(fromSnap) { try $0.unprotectSnapshot(cloneSnap); try $0.removeSnapshot(cloneSnap) }
+        })
+        results.append(try await op("delete volume from snapshot") { io in try io.removeImage(name: fromSnap) })
+        results.append(try await op("delete snapshot") { io in
+            try io.withImage(root) { try $0.unprotectSnapshot(snap); try $0.removeSnapshot(snap) }
+        })
+        results.append(try await op("delete volume") { io in try io.removeImage(name: root) })
+        return results
+    }
+
+    func daemonRound(_ client: VolumeClient) async throws -> [(String, Double)] {
+        func call(_ method: String, _ params: [String: JSONValue]) async throws -> (MutationResult, Double) {
+            var params = params
+            params["wait"] = .bool(true)
+            return try await timed { try await client.call(method, .object(params), as: MutationResult.self) }
+        }
+        var results: [(String, Double)] = []
+        let (root, t1) = try await call("volume.create", ["size_gb": .int(1)])
+        let rootID = root.volume?.id ?? ""
+        results.append(("create 1 GiB", t1))
+        let (snap, t2) = try await call("snapshot.create", ["volume_id": .string(rootID)])
+        let snapID = snap.snapshot?.id ?? ""
+        results.append(("snapshot", t2))
+        let (fromSnap, t3) = try await call("volume.create", ["size_gb": .int(1), "source": .object(["snapshot_id": .string(snapID)])])
+        let fromSnapID = fromSnap.volume?.id ?? ""
+        results.append(("volume from snapshot", t3))
+        let (clone, t4) = try await call("volume.create", ["size_gb": .int(1), "source": .object(["volume_id": .string(fromSnapID)])])
+        let cloneID = clone.volume?.id ?? ""
+        results.append(("clone volume", t4))
+        results.append(("extend", try await call("volume.extend", ["volume_id": .string(cloneID), "size_gb": .int(2)]).1))
+        // Includes the follow-up purge of the parent's clone snapshot, as the floor's step does.
+        let (_, deleteClone) = try await timed {
+            _ = try await call("volume.delete", ["volume_id": .string(cloneID)])
+            try await settle(client)
+        }
+        results.append(("delete clone", deleteClone))
+        results.append(("delete volume from snapshot", try await call("volume.delete", ["volume_id": .string(fromSnapID)]).1))
+        results.append(("delete snapshot", try await call("snapshot.delete", ["snapshot_id": .string(snapID)]).1))
+        results.append(("delete volume", try await call("volume.delete", ["volume_id": .string(rootID)]).1))
+        try await settle(client)
+        return results
+    }
+
+    /// Waits for follow-up purges so rounds do not overlap.
+    func settle(_ client: VolumeClient) async throws {
+        for job in try await client.call("job.list", .object(["limit": .int(20)]), as: [Job].self) where !job.isFinal {
+            _ = try await client.call("job.wait", .object(["job_id": .string(job.id)]))
+        }
+    }
+
+    func cliRound(_ round: Int) throws -> [(String, Double)] {
+        let base = ["-c", cephConf, "--id", user, "--keyring", keyring, "--no-progress"]
+        let root = "\(pool)/cli-\(round)-root", fromSnap = "\(pool)/cli-\(round)-fs", clone = "\(pool)/cli-\(round)-cl"
+        func rbd(_ name: String, _ commands: [[String]]) throws -> (String, Double) {
+            let start = ContinuousClock.now
+            for command in commands {
+                let process = Process()
+                process.executableURL = URL(fileURLWithPath: "/usr/bin/rbd")
+                process.arguments = base + command
+                process.standardOutput = FileHandle.nullDevice
+                process.standardError = FileHandle.nullDevice
+                try process.run()
+                process.waitUntilExit()
+            }
+            let elapsed = start.duration(to: .now)
+            return (name, Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15)
+        }
+        return [
+            try rbd("create 1 GiB", [["create", root, "--size", "1G"], ["image-meta", "set", root, "volumed.volume_id", "x"]]),
+            try rbd("snapshot", [["snap", "create", "\(root)@s"], ["snap", "protect", "\(root)@s"]]),
+            try rbd("volume from snapshot", [["clone", "\(root)@s", fromSnap]]),
+            try rbd("clone volume", [["snap", "create", "\(fromSnap)@c"], ["snap", "protect", "\(fromSnap)@c"], ["clone", "\(fromSnap)@c", clone]]),
+            try rbd("extend", [["resize", clone, "--size", "2G"]]),
+            try rbd("delete clone", [["rm", clone], ["snap", "unprotect", "\(fromSnap)@c"], ["snap", "rm", "\(fromSnap)@c"]]),
+            try rbd("delete volume from snapshot", [["rm", fromSnap]]),
+            try rbd("delete snapshot", [["snap", "unprotect", "\(root)@s"], ["snap", "rm", "\(root)@s"]]),
+            try rbd("delete volume", [["rm", root]]),
+        ]
+    }
+}
