@@ -56,18 +56,36 @@ final class JobContext: Sendable {
 
     /// Runs step `index` unless an earlier run of this job already finished it, then records
     /// that it is done. Every step must be idempotent: a crash can always repeat the last one.
-    func step(_ index: Int, _ name: String, _ body: () async throws -> Void) async throws {
+    ///
+    /// `checkpoint: false` is for an operation's last step: the job's final row, written right
+    /// after, records it (one commit fewer; a crash in between repeats the idempotent step).
+    func step(_ index: Int, _ name: String, checkpoint: Bool = true, _ body: () async throws -> Void) async throws {
         guard job.step <= index else { return }
         try checkInterruption()
         logger.debug("step \(index): \(name)")
         try await body()
+        if checkpoint { try await store.write { [jobID] tx in try Self.advance(tx, jobID, to: index + 1) } }
+        state.withLock { $0.job.step = index + 1 }
+        activity.touch()
+    }
+
+    /// A step that only changes the database: its change and its checkpoint are one transaction.
+    func step(_ index: Int, _ name: String, writing body: @escaping @Sendable (StoreTransaction) throws -> Void) async throws {
+        guard job.step <= index else { return }
+        try checkInterruption()
+        logger.debug("step \(index): \(name)")
         try await store.write { [jobID] tx in
-            guard var row = try tx.job(jobID) else { return }
-            row.step = index + 1
-            try tx.update(row)
+            try body(tx)
+            try Self.advance(tx, jobID, to: index + 1)
         }
         state.withLock { $0.job.step = index + 1 }
         activity.touch()
+    }
+
+    private static func advance(_ tx: StoreTransaction, _ jobID: String, to step: Int) throws {
+        guard var row = try tx.job(jobID) else { return }
+        row.step = step
+        try tx.update(row)
     }
 
     /// Throws when the job should stop between steps: the daemon is stopping, or a user cancelled it.

@@ -31,24 +31,46 @@ struct Purge {
         let pool = volume.pool
         let image = volume.rbdImage
 
+        // Nothing hangs from the image as far as the database knows: remove it without opening it.
+        // librbd refuses (ENOTEMPTY) if it has snapshots after all, and the full path below runs.
+        let simple = removeImage && snapshots.isEmpty && children.isEmpty
         let outcome = try await context.rbd { session -> Outcome in
             var outcome = Outcome()
             let io = try session.pool(pool)
+            if simple {
+                do {
+                    try io.removeImage(name: image)
+                    outcome.imageRemoved = true
+                    return outcome
+                } catch let error as RBDError where error.code == .notFound {
+                    outcome.imageRemoved = true
+                    return outcome
+                } catch let error as RBDError where error.code == .hasSnapshots {
+                    // Fall through to the snapshot-by-snapshot path.
+                }
+            }
             var remaining: [String] = []
             do {
                 try io.withImage(image) { image in
-                    for snapshot in try image.snapshots() where !wanted.contains(snapshot.name) {
-                        guard RBDNames.isManagedSnapshot(snapshot.name) else { continue }
-                        // Never break a clone the database does not know about.
-                        if try image.isProtected(snapshot.name), try !image.children(of: snapshot.name).isEmpty {
-                            outcome.keptSnapshots.append(snapshot.name)
+                    for snapshot in try image.snapshots() {
+                        guard !wanted.contains(snapshot.name), RBDNames.isManagedSnapshot(snapshot.name) else {
+                            remaining.append(snapshot.name)
                             continue
                         }
-                        do { try image.unprotectSnapshot(snapshot.name) } catch let error as RBDError where error.code == .invalidArgument {}
+                        // Unprotecting is the safety check: librbd refuses (EBUSY) while any clone,
+                        // known to the database or not, still hangs from the snapshot.
+                        do {
+                            try image.unprotectSnapshot(snapshot.name)
+                        } catch let error as RBDError where error.code == .invalidArgument {
+                            // Not protected.
+                        } catch let error as RBDError where error.code == .busy {
+                            outcome.keptSnapshots.append(snapshot.name)
+                            remaining.append(snapshot.name)
+                            continue
+                        }
                         do { try image.removeSnapshot(snapshot.name) } catch let error as RBDError where error.code == .notFound {}
                         outcome.removedSnapshots.append(snapshot.name)
                     }
-                    remaining = try image.snapshots().map(\.name)
                 }
             } catch let error as RBDError where error.code == .notFound {
                 outcome.imageRemoved = true
@@ -93,11 +115,9 @@ extension Purge {
     static func afterTombstone(
         _ context: JobContext, volumeID: String, tombstone: @escaping @Sendable (StoreTransaction) throws -> Void
     ) async throws -> Completion {
-        try await context.step(0, "mark deleted") {
-            try await context.store.write(tombstone)
-        }
+        try await context.step(0, "mark deleted", writing: tombstone)
         var followUps: [JobRecord] = []
-        try await context.step(1, "purge") {
+        try await context.step(1, "purge", checkpoint: false) {
             followUps = try await Purge(volumeID: volumeID).run(context)
         }
         let result = followUps

@@ -12,7 +12,7 @@ struct CreateSnapshot: Operation {
             return (snapshot, try tx.requireVolume(snapshot.volumeID))
         }
         let name = snapshot.rbdSnapshot
-        try await context.step(0, "snapshot \(volume.rbdImage)@\(name)") {
+        try await context.step(0, "snapshot \(volume.rbdImage)@\(name)", checkpoint: false) {
             try await context.rbd { session in
                 try session.pool(volume.pool).withImage(volume.rbdImage) { image in
                     if try !image.snapshotExists(name) { try image.createSnapshot(name) }

@@ -16,7 +16,7 @@ struct CreateVolume: Operation {
         let (pool, image) = (volume.pool, volume.rbdImage)
 
         guard mode != .blank else {
-            try await context.step(0, "create image \(pool)/\(image)") {
+            try await context.step(0, "create image \(pool)/\(image)", checkpoint: false) {
                 try await context.rbd { session in
                     let io = try session.pool(pool)
                     do { try io.createImage(name: image, size: size, order: order) } catch let error as RBDError where error.code == .alreadyExists {}
@@ -43,7 +43,7 @@ struct CreateVolume: Operation {
         }
 
         if mode == .copy {
-            try await context.step(1, "copy \(parent.rbdImage)@\(parentSnapshot) to \(image)") {
+            try await context.step(1, "copy \(parent.rbdImage)@\(parentSnapshot) to \(image)", checkpoint: false) {
                 let progress = context.progressCallback()
                 try await context.rbd { session in
                     let io = try session.pool(pool)
@@ -69,7 +69,7 @@ struct CreateVolume: Operation {
             return Self.detachAndMarkAvailable(volumeID, parentID: parentID)
         }
 
-        try await context.step(1, "clone \(parent.rbdImage)@\(parentSnapshot) to \(image)") {
+        try await context.step(1, "clone \(parent.rbdImage)@\(parentSnapshot) to \(image)", checkpoint: mode == .cloneAndFlatten) {
             try await context.rbd { session in
                 let parentIO = try session.pool(parent.pool)
                 let io = try session.pool(pool)
@@ -84,7 +84,7 @@ struct CreateVolume: Operation {
         }
 
         guard mode == .cloneAndFlatten else { return Self.markAvailable(volumeID) }
-        try await context.step(2, "flatten \(image)") {
+        try await context.step(2, "flatten \(image)", checkpoint: false) {
             let progress = context.progressCallback()
             try await context.rbd { session in
                 try session.pool(pool).withImage(image) { clone in

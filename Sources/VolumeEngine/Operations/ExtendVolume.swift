@@ -10,7 +10,7 @@ struct ExtendVolume: Operation {
         let (volumeID, sizeGB) = (self.volumeID, self.sizeGB)
         let volume = try await context.store.read { try $0.requireVolume(volumeID) }
         let size = UInt64(sizeGB) << 30
-        try await context.step(0, "resize to \(sizeGB) GiB") {
+        try await context.step(0, "resize to \(sizeGB) GiB", checkpoint: false) {
             try await context.rbd { session in
                 try session.pool(volume.pool).withImage(volume.rbdImage) { image in
                     if try image.size() < size { try image.resize(to: size) }

@@ -13,7 +13,7 @@ struct FlattenVolume: Operation {
             context.note("already flat")
             return { _ in [] }
         }
-        try await context.step(0, "flatten \(volume.rbdImage)") {
+        try await context.step(0, "flatten \(volume.rbdImage)", checkpoint: false) {
             let progress = context.progressCallback()
             try await context.rbd { session in
                 try session.pool(volume.pool).withImage(volume.rbdImage) { image in
