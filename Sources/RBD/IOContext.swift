@@ -94,7 +94,9 @@ struct ImageOptions {
     init(features: UInt64, order: Int) {
         var options: rbd_image_options_t?
         rbd_image_options_create(&options)
-        raw = options!
+        // librbd allocates with `new`, which never returns null (it aborts on exhaustion).
+        guard let options else { preconditionFailure("rbd_image_options_create returned no options") }
+        raw = options
         rbd_image_options_set_uint64(raw, Int32(RBD_IMAGE_OPTION_FEATURES), features)
         rbd_image_options_set_uint64(raw, Int32(RBD_IMAGE_OPTION_ORDER), UInt64(order))
     }

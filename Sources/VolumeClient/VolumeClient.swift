@@ -91,9 +91,10 @@ public final class VolumeClient: @unchecked Sendable {
         let fd = self.fd
         try await onQueue {
             try data.withUnsafeBytes { raw in
+                guard let base = raw.baseAddress else { return }
                 var offset = 0
                 while offset < raw.count {
-                    let written = write(fd, raw.baseAddress! + offset, raw.count - offset)
+                    let written = write(fd, base + offset, raw.count - offset)
                     if written < 0 {
                         if errno == EINTR { continue }
                         throw ClientError.connectionClosed
