@@ -1,12 +1,3 @@
-#define _GNU_SOURCE
-#include <errno.h>
-#include <sys/socket.h>
+// CSystemd holds only declarations (see include/CSystemd.h); SwiftPM needs one C source file
+// for a C target, and this is it.
 #include "CSystemd.h"
-
-int volumed_peer_credentials(int fd, pid_t *pid, uid_t *uid, gid_t *gid) {
-    struct ucred cred;
-    socklen_t len = sizeof(cred);
-    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) return -errno;
-    *pid = cred.pid; *uid = cred.uid; *gid = cred.gid;
-    return 0;
-}

@@ -33,10 +33,6 @@ public struct IOContext: Sendable {
         try check(rbd_remove(handle.raw, name), "remove image \(pool)/\(name)")
     }
 
-    public func renameImage(from: String, to: String) throws(RBDError) {
-        try check(rbd_rename(handle.raw, from, to), "rename image \(pool)/\(from) to \(to)")
-    }
-
     public func imageNames() throws(RBDError) -> [String] {
         try listImages().map(\.name)
     }

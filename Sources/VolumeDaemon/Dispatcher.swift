@@ -209,7 +209,7 @@ public struct Dispatcher: Sendable {
 
     func status() async throws -> ServiceStatus {
         let (running, queued) = await engine.load()
-        let volumes = try await engine.store.read { try $0.visibleVolumes().count }
+        let volumes = try await engine.store.read { try $0.countVisibleVolumes() }
         let connected = engine.cluster.isConnected
         let config = configuration()
         let line = await statusLine()

@@ -3,6 +3,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import ServiceLifecycle
+import Synchronization
 import Systemd
 import UnixSignals
 import VolumeEngine
@@ -10,27 +11,36 @@ import VolumeEngine
 /// volumed's conversation with systemd while it runs: a one-line STATUS kept current, WATCHDOG=1
 /// only while the daemon is healthy, SIGHUP reloads (RELOADING=1 … READY=1), STOPPING=1 first
 /// thing on shutdown. Harmless without systemd: the notifier then sends nothing.
-struct SystemdService: Service {
+final class SystemdService: Service, Sendable {
     let notifier: Notifier
     let engine: Engine
     let reloader: Reloader
     let logger: Logger
+    /// The monitors' last health answer, refreshed every 30 s, not on every status line.
+    let health = Mutex<String?>(nil)
+
+    init(notifier: Notifier, engine: Engine, reloader: Reloader, logger: Logger) {
+        self.notifier = notifier
+        self.engine = engine
+        self.reloader = reloader
+        self.logger = logger
+    }
     /// A job with no sign of life for this long means a wedged worker: stop pinging.
     static let stallLimit = Duration.seconds(300)
 
     func run() async throws {
         try await withGracefulShutdownHandler {
             try await withThrowingDiscardingTaskGroup { group in
-                group.addTask { await statusLoop() }
+                group.addTask { await self.statusLoop() }
                 if let interval = Notifier.watchdogInterval() {
-                    group.addTask { await watchdogLoop(every: interval / 2) }
+                    group.addTask { await self.watchdogLoop(every: interval / 2) }
                 }
-                group.addTask { await reloadLoop() }
+                group.addTask { await self.reloadLoop() }
                 try await gracefulShutdown()
                 group.cancelAll()
             }
         } onGracefulShutdown: {
-            notifier.stopping(status: "stopping: letting running jobs reach a checkpoint")
+            self.notifier.stopping(status: "stopping: letting running jobs reach a checkpoint")
         }
     }
 
@@ -45,6 +55,8 @@ struct SystemdService: Service {
             }
             group.addTask {
                 while !Task.isCancelled {
+                    let latest = await self.engine.clusterHealth()
+                    self.health.withLock { $0 = latest }
                     tick.yield()
                     try? await Task.sleep(for: .seconds(30))
                 }
@@ -71,7 +83,7 @@ struct SystemdService: Service {
         guard engine.cluster.isConnected, let fsid = engine.cluster.fsid else {
             return "degraded: ceph cluster unreachable, serving reads, jobs wait; \(jobs)"
         }
-        let health = await engine.clusterHealth() ?? "health unknown"
+        let health = self.health.withLock { $0 } ?? "health unknown"
         return "ready: cluster \(fsid) \(health); pool \(engine.settings.pool); \(jobs)"
     }
 

@@ -12,10 +12,4 @@ public enum RBDNames {
     public static func isManagedSnapshot(_ name: String) -> Bool {
         name.hasPrefix("snapshot-") || name.hasSuffix(".clone_snap")
     }
-
-    /// The volume id in an image name `volume-<uuid>`, if it is one of ours.
-    public static func volumeID(fromImage name: String) -> String? {
-        guard name.hasPrefix("volume-"), name.utf8.count == 43 else { return nil }
-        return String(name.dropFirst(7))
-    }
 }

@@ -133,12 +133,9 @@ public struct StoreTransaction {
             arguments: [kind, lockKey])
     }
 
-    public func countJobs(state: String) throws -> Int {
-        try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM job WHERE state = ?", arguments: [state]) ?? 0
-    }
-
-    public func countVolumes(status: String) throws -> Int {
-        try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM volume WHERE status = ?", arguments: [status]) ?? 0
+    /// How many volumes a user sees, without loading them.
+    public func countVisibleVolumes() throws -> Int {
+        try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM volume WHERE status != 'deleted'") ?? 0
     }
 
     public func insert(_ job: JobRecord) throws { try job.insert(db) }

@@ -12,7 +12,4 @@ typedef struct volumed_ucred {
 
 static const int VOLUMED_SO_PEERCRED = SO_PEERCRED;
 
-/// Credentials of the peer of a connected Unix socket (SO_PEERCRED). Returns 0 or -errno.
-int volumed_peer_credentials(int fd, pid_t *pid, uid_t *uid, gid_t *gid);
-
 #endif
