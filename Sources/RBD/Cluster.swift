@@ -123,6 +123,14 @@ public final class Cluster: Sendable {
         return String(decoding: UnsafeRawBufferPointer(start: outbuf, count: outlen), as: UTF8.self)
     }
 
+    /// A librados configuration value as this client sees it (e.g. `auth_client_required`).
+    func configValue(_ name: String) throws(RBDError) -> String {
+        guard let handle = state.withLock({ $0.handle }) else { throw RBDError(errno: ENOTCONN, operation: "read option \(name)") }
+        var buffer = [CChar](repeating: 0, count: 1024)
+        try check(rados_conf_get(handle.raw, name, &buffer, buffer.count), "read option \(name)")
+        return String(nulTerminated: buffer)
+    }
+
     /// The session's address, without a `v2:`/`[...]` decoration: what `rbd_lock_get_owners` reports.
     private static func address(of handle: RadosHandle) -> String? {
         var raw: UnsafeMutablePointer<CChar>?
@@ -164,6 +172,7 @@ public final class Cluster: Sendable {
         let cluster: Cluster
         public func pool(_ name: String) throws(RBDError) -> IOContext { try cluster.ioContext(pool: name) }
         public func monitorCommand(_ json: String) throws(RBDError) -> String { try cluster.monitorCommand(json) }
+        public func configValue(_ name: String) throws(RBDError) -> String { try cluster.configValue(name) }
         public var fsid: String? { cluster.fsid }
     }
 }

@@ -11,17 +11,22 @@ public struct IOContext: Sendable {
         UInt64(RBD_FEATURE_LAYERING) | UInt64(RBD_FEATURE_EXCLUSIVE_LOCK) | UInt64(RBD_FEATURE_OBJECT_MAP)
         | UInt64(RBD_FEATURE_FAST_DIFF) | UInt64(RBD_FEATURE_DEEP_FLATTEN)
 
-    public func createImage(name: String, size: UInt64, order: Int) throws(RBDError) {
-        let options = ImageOptions(features: Self.defaultFeatures, order: order)
+    /// What a multi-attach image keeps: exclusive-lock (and the maps that need it) would make
+    /// two hypervisors fight over the lock, so Cinder clears them; so does volumed.
+    public static let multiattachFeatures: UInt64 = UInt64(RBD_FEATURE_LAYERING) | UInt64(RBD_FEATURE_DEEP_FLATTEN)
+
+    public func createImage(name: String, size: UInt64, order: Int, features: UInt64 = defaultFeatures) throws(RBDError) {
+        let options = ImageOptions(features: features, order: order)
         defer { options.destroy() }
         try check(rbd_create4(handle.raw, name, size, options.raw), "create image \(pool)/\(name)")
     }
 
     /// Clones `parent@snapshot` (in this pool) as `child` in `childPool`.
     public func clone(
-        parent: String, snapshot: String, into childPool: IOContext, child: String, order: Int
+        parent: String, snapshot: String, into childPool: IOContext, child: String, order: Int,
+        features: UInt64 = defaultFeatures
     ) throws(RBDError) {
-        let options = ImageOptions(features: Self.defaultFeatures, order: order)
+        let options = ImageOptions(features: features, order: order)
         defer { options.destroy() }
         try check(
             rbd_clone3(handle.raw, parent, snapshot, childPool.handle.raw, child, options.raw),

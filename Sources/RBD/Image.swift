@@ -40,8 +40,11 @@ public struct Image: ~Copyable {
         return String(nulTerminated: buffer)
     }
 
+    /// librbd calls the progress function while shrinking (object removal): it must not be null.
     public func resize(to size: UInt64, allowShrink: Bool = false) throws(RBDError) {
-        try check(rbd_resize2(raw, size, allowShrink, nil, nil), "resize \(spec) to \(size) bytes")
+        let callback = ProgressCallback { _, _ in true }
+        let rc = callback.withCallback { fn, context in rbd_resize2(raw, size, allowShrink, fn, context) }
+        try check(rc, "resize \(spec) to \(size) bytes")
     }
 
     public func parent() throws(RBDError) -> Parent? {

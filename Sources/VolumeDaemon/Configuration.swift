@@ -29,9 +29,16 @@ public struct Configuration: Sendable, Equatable {
     public var radosConnectionRetries = 3
     public var radosConnectionInterval = 5
     public var rbdConcurrentFlattenOperations = 3
+    /// The cluster's name, handed to hypervisors in connection info (Cinder's `rbd_cluster_name`).
+    public var rbdClusterName = "ceph"
+    /// Seconds the cluster lock (one active daemon per pool set) lasts without renewal.
+    public var clusterLockLease = 30
     // [images]
     public var imagesPool = "images"
     public var imagesChunkSize = 8
+    // [libvirt]
+    /// Pool for VM disks cloned from images (Nova's `images_rbd_pool`); empty: none.
+    public var imagesRBDPool = "vms"
 
     public init() {}
 
@@ -44,11 +51,18 @@ public struct Configuration: Sendable, Equatable {
     }
 
     public var engine: EngineSettings {
-        EngineSettings(
+        var settings = EngineSettings(
             pool: rbdPool, workers: workers, maxCloneDepth: rbdMaxCloneDepth,
             flattenVolumeFromSnapshot: rbdFlattenVolumeFromSnapshot,
             imageOrder: Self.order(ofMiB: rbdStoreChunkSize), concurrentFlattens: rbdConcurrentFlattenOperations,
             clusterRetries: radosConnectionRetries, clusterRetryInterval: .seconds(radosConnectionInterval))
+        settings.extraPools = imagesRBDPool.isEmpty ? [] : [imagesRBDPool]
+        settings.imagePool = imagesPool
+        settings.imageStoreOrder = Self.order(ofMiB: imagesChunkSize)
+        settings.rbdUser = rbdUser
+        settings.secretUUID = rbdSecretUUID
+        settings.clusterName = rbdClusterName
+        return settings
     }
 
     /// log2 of a chunk size in MiB, as an RBD object order (4 MiB → 22).
@@ -67,9 +81,9 @@ public struct Configuration: Sendable, Equatable {
 
     static func parse(_ file: IniFile) throws(ConfigError) -> Configuration {
         var config = Configuration()
-        if let unknown = file.sections.first(where: { !["DEFAULT", "rbd", "images"].contains($0.name) }) {
+        if let unknown = file.sections.first(where: { !["DEFAULT", "rbd", "images", "libvirt"].contains($0.name) }) {
             throw ConfigError(file: file.path, line: unknown.line, option: nil,
-                              message: "unknown section [\(unknown.name)] (known: [DEFAULT], [rbd], [images])")
+                              message: "unknown section [\(unknown.name)] (known: [DEFAULT], [rbd], [images], [libvirt])")
         }
         var reader = OptionReader(file: file.path)
         for entry in file.entries {
@@ -80,6 +94,7 @@ public struct Configuration: Sendable, Equatable {
             case ("DEFAULT", "workers"): config.workers = try reader.int(in: 1...256)
             case ("DEFAULT", "log_level"): config.logLevel = try reader.logLevel()
             case ("DEFAULT", "admin_groups"): config.adminGroups = reader.list()
+            case ("DEFAULT", "cluster_lock_lease"): config.clusterLockLease = try reader.int(in: 3...3_600)
             case ("rbd", "rbd_pool"): config.rbdPool = try reader.name()
             case ("rbd", "rbd_user"): config.rbdUser = try reader.user()
             case ("rbd", "rbd_ceph_conf"): config.rbdCephConf = try reader.existingFile()
@@ -92,9 +107,11 @@ public struct Configuration: Sendable, Equatable {
             case ("rbd", "rados_connection_retries"): config.radosConnectionRetries = try reader.int(in: 1...1_000)
             case ("rbd", "rados_connection_interval"): config.radosConnectionInterval = try reader.int(in: 0...3_600)
             case ("rbd", "rbd_concurrent_flatten_operations"): config.rbdConcurrentFlattenOperations = try reader.int(in: 0...1_000)
+            case ("rbd", "rbd_cluster_name"): config.rbdClusterName = try reader.name()
             case ("images", "rbd_store_pool"): config.imagesPool = try reader.name()
+            case ("libvirt", "images_rbd_pool"): config.imagesRBDPool = entry.value.isEmpty ? "" : try reader.name()
             case ("images", "rbd_store_chunk_size"): config.imagesChunkSize = try reader.chunkSize()
-            case ("DEFAULT", _), ("rbd", _), ("images", _):
+            case ("DEFAULT", _), ("rbd", _), ("images", _), ("libvirt", _):
                 throw reader.error("unknown option in [\(entry.section)]")
             default:
                 throw ConfigError(file: file.path, line: entry.line, option: nil, message: "unknown section [\(entry.section)]")

@@ -35,13 +35,17 @@ public struct Daemon: Sendable {
         let cluster = Cluster(settings: config.connection, blockingThreads: max(4, config.workers * 2), logger: logger)
         await connect(cluster)
         let engine = Engine(store: store, cluster: cluster, settings: config.engine, logger: logger)
+        let lease = ClusterLease(
+            cluster: cluster, pool: config.rbdPool, lease: .seconds(config.clusterLockLease), logger: logger,
+            predecessors: { Set((try? await store.read { try $0.daemonClients() }) ?? []).subtracting([cluster.clientName ?? ""]) },
+            onAcquired: { me in _ = try? await store.write { try $0.recordDaemonClient(me) } })
         let reloader = Reloader(
             path: configurationPath, configuration: config, engine: engine,
             access: AccessPolicy(adminGIDs: Self.groupIDs(config.adminGroups, logger: logger)), logLevel: logLevel, logger: logger)
-        let systemd = SystemdService(notifier: notifier, engine: engine, reloader: reloader, logger: logger)
+        let systemd = SystemdService(notifier: notifier, engine: engine, lease: lease, reloader: reloader, logger: logger)
         let dispatcher = Dispatcher(
-            engine: engine, access: { reloader.accessPolicy }, configuration: { reloader.current },
-            statusLine: { await systemd.statusLine() }, startedAt: .now, version: Self.version, logger: logger)
+            engine: engine, access: { reloader.accessPolicy }, configuration: { reloader.current }, isActive: { lease.isHeld },
+            statusLine: { await systemd.statusLine() }, capacity: { systemd.capacity.withLock { $0 } }, startedAt: .now, version: Self.version, logger: logger)
 
         let listener: SocketServer.Listener
         if let fd = SocketActivation.listeningDescriptor() {
@@ -60,7 +64,7 @@ public struct Daemon: Sendable {
         let group = ServiceGroup(
             configuration: .init(
                 services: [
-                    .init(service: EngineService(engine: engine)),
+                    .init(service: EngineService(engine: engine, lease: lease, logger: logger)),
                     .init(service: server),
                     .init(service: systemd),
                 ],

@@ -14,7 +14,11 @@ public struct Dispatcher: Sendable {
     let access: @Sendable () -> AccessPolicy
     /// The current configuration and STATUS line.
     let configuration: @Sendable () -> Configuration
+    /// False while another daemon holds the cluster lock: this one serves reads only.
+    let isActive: @Sendable () -> Bool
     let statusLine: @Sendable () async -> String
+    /// Pool capacity as last measured in the background.
+    let capacity: @Sendable () -> [VolumeEngine.PoolCapacity]?
     let startedAt: ContinuousClock.Instant
     let version: String
     let logger: Logger
@@ -71,8 +75,12 @@ public struct Dispatcher: Sendable {
                 throw RPCError.domain(
                     .permissionDenied, "\(method.rawValue) needs root or membership in one of admin_groups (uid \(peer.uid) is neither)")
             }
+            if !method.isReadOnly, !isActive() {
+                throw RPCError.domain(
+                    .busy, "\(method.rawValue): this daemon is in standby (another volumed holds the cluster lock, or it is starting); retry on the active one")
+            }
             let reader = try ParamReader(params, method: method.rawValue)
-            return .success(try await handle(method, reader, notify: notify))
+            return .success(try await handle(method, reader, peer: peer, notify: notify))
         } catch {
             let rpcError = RPCError.from(error)
             if rpcError.kind == .internalError { logger.error("\(method.rawValue) failed: \(error)") }
@@ -80,28 +88,95 @@ public struct Dispatcher: Sendable {
         }
     }
 
-    private func handle(_ method: Method, _ p: ParamReader, notify: @escaping Notify) async throws -> any Encodable & Sendable {
+    private func handle(
+        _ method: Method, _ p: ParamReader, peer: PeerCredentials, notify: @escaping Notify
+    ) async throws -> any Encodable & Sendable {
         switch method {
         case .volumeCreate:
-            try p.allowOnly(["size_gb", "name", "source", "idempotency_key", "wait"])
+            try p.allowOnly(["size_gb", "name", "source", "pool", "multiattach", "idempotency_key", "wait"])
             let source: VolumeSource?
             if let object = try p.object("source") {
-                try object.allowOnly(["volume_id", "snapshot_id"])
-                switch (try object.id("volume_id"), try object.id("snapshot_id")) {
-                case (let volume?, nil): source = .volume(volume)
-                case (nil, let snapshot?): source = .snapshot(snapshot)
-                default: throw RPCError.invalidParams("volume.create: source needs exactly one of volume_id and snapshot_id")
+                try object.allowOnly(["volume_id", "snapshot_id", "image_id"])
+                switch (try object.id("volume_id"), try object.id("snapshot_id"), try object.id("image_id")) {
+                case (let volume?, nil, nil): source = .volume(volume)
+                case (nil, let snapshot?, nil): source = .snapshot(snapshot)
+                case (nil, nil, let image?): source = .image(image)
+                default: throw RPCError.invalidParams("volume.create: source needs exactly one of volume_id, snapshot_id and image_id")
                 }
             } else {
                 source = nil
             }
             let accepted = try await engine.createVolume(
                 sizeGB: try p.requiredInt("size_gb", in: 1...maximumSizeGB), name: try p.name("name"), source: source,
-                idempotencyKey: try p.idempotencyKey())
+                pool: try p.poolName("pool"), multiattach: try p.bool("multiattach") ?? false, idempotencyKey: try p.idempotencyKey())
             return try await mutation(accepted, wait: try p.bool("wait") ?? false)
         case .volumeDelete:
+            try p.allowOnly(["volume_id", "force", "wait"])
+            let accepted = try await engine.deleteVolume(id: try p.requiredID("volume_id"), force: try p.bool("force") ?? false)
+            return try await mutation(accepted, wait: try p.bool("wait") ?? false)
+        case .volumeRevert:
+            try p.allowOnly(["volume_id", "snapshot_id", "force", "wait"])
+            let accepted = try await engine.revertVolume(
+                id: try p.requiredID("volume_id"), snapshotID: try p.requiredID("snapshot_id"), force: try p.bool("force") ?? false)
+            return try await mutation(accepted, wait: try p.bool("wait") ?? false)
+        case .volumeAttach:
+            try p.allowOnly(["volume_id", "connector"])
+            let id = try p.requiredID("volume_id")
+            guard let connector = try p.object("connector") else { throw RPCError.invalidParams("volume.attach: connector is required") }
+            guard let host = try connector.name("host") else { throw RPCError.invalidParams("volume.attach: connector.host is required") }
+            let (attachment, details) = try await engine.attachVolume(id: id, host: host, connector: connector.json())
+            guard let volume = try await engine.store.read({ try $0.volume(id) }) else { throw RPCError.domain(.notFound, "volume \(id) not found") }
+            return AttachResult(attachment: Attachment(attachment), connectionInfo: ConnectionInfo(details), volume: Volume(volume))
+        case .volumeDetach:
+            try p.allowOnly(["volume_id", "attachment_id"])
+            return Volume(try await engine.detachVolume(id: try p.requiredID("volume_id"), attachmentID: try p.requiredID("attachment_id")))
+        case .volumeManage:
+            try p.allowOnly(["pool", "rbd_image", "name", "wait"])
+            let accepted = try await engine.manageVolume(
+                pool: try p.poolName("pool"), image: try p.rbdName("rbd_image"), name: try p.name("name"))
+            return try await mutation(accepted, wait: try p.bool("wait") ?? false)
+        case .volumeUnmanage:
             try p.allowOnly(["volume_id", "wait"])
-            return try await mutation(try await engine.deleteVolume(id: try p.requiredID("volume_id")), wait: try p.bool("wait") ?? false)
+            return try await mutation(try await engine.unmanageVolume(id: try p.requiredID("volume_id")), wait: try p.bool("wait") ?? false)
+        case .imageCreate:
+            try p.allowOnly(["name", "path", "size_bytes", "wait"])
+            let accepted = try await engine.createImage(
+                name: try p.name("name"), path: try p.requiredString("path"),
+                sizeBytes: try p.int("size_bytes", in: 0...(maximumSizeGB << 30)).map(Int64.init))
+            return try await imageMutation(accepted, wait: try p.bool("wait") ?? false)
+        case .imageGet:
+            try p.allowOnly(["image_id"])
+            let id = try p.requiredID("image_id")
+            guard let image = try await engine.store.read({ try $0.image(id) }), image.status != "deleted" else {
+                throw RPCError.domain(.notFound, "image \(id) not found")
+            }
+            return Image(image)
+        case .imageList:
+            try p.allowOnly([])
+            return try await engine.store.read { try $0.visibleImages() }.map(Image.init)
+        case .imageExport:
+            try p.allowOnly(["image_id", "path", "offset", "length", "wait"])
+            let accepted = try await engine.exportImage(
+                id: try p.requiredID("image_id"), path: try p.requiredString("path"),
+                offset: Int64(try p.int("offset", in: 0...(maximumSizeGB << 30)) ?? 0),
+                length: try p.int("length", in: 0...(maximumSizeGB << 30)).map(Int64.init))
+            return try await imageMutation(accepted, wait: try p.bool("wait") ?? false)
+        case .imageDelete:
+            try p.allowOnly(["image_id", "wait"])
+            return try await imageMutation(try await engine.deleteImage(id: try p.requiredID("image_id")), wait: try p.bool("wait") ?? false)
+        case .serviceCapacity:
+            try p.allowOnly([])
+            return try await engine.capacity().map(VolumeProtocol.PoolCapacity.init)
+        case .serviceReconcile:
+            try p.allowOnly(["fix"])
+            let fix = try p.bool("fix") ?? false
+            if fix {
+                guard access().mayChange(peer) else {
+                    throw RPCError.domain(.permissionDenied, "service.reconcile with fix needs root or membership in one of admin_groups")
+                }
+                guard isActive() else { throw RPCError.domain(.busy, "service.reconcile with fix: this daemon is in standby") }
+            }
+            return Drift(try await engine.reconcile(fix: fix))
         case .volumeExtend:
             try p.allowOnly(["volume_id", "size_gb", "wait"])
             let accepted = try await engine.extendVolume(
@@ -113,13 +188,15 @@ public struct Dispatcher: Sendable {
         case .volumeGet:
             try p.allowOnly(["volume_id"])
             let id = try p.requiredID("volume_id")
-            guard let volume = try await engine.store.read({ try $0.volume(id) }), volume.status != "deleted" else {
+            guard let (volume, attachments) = try await engine.store.read({ tx in
+                try tx.volume(id).map { ($0, try tx.attachments(volumeID: id)) }
+            }), volume.status != "deleted" else {
                 throw RPCError.domain(.notFound, "volume \(id) not found")
             }
-            return Volume(volume)
+            return Volume(volume, attachments: attachments)
         case .volumeList:
             try p.allowOnly([])
-            return try await engine.store.read { try $0.visibleVolumes() }.map(Volume.init)
+            return try await engine.store.read { try $0.visibleVolumes() }.map { Volume($0) }
         case .snapshotCreate:
             try p.allowOnly(["volume_id", "name", "idempotency_key", "wait"])
             let accepted = try await engine.createSnapshot(
@@ -181,6 +258,26 @@ public struct Dispatcher: Sendable {
         }
     }
 
+    /// The answer to an image job, after it ends when `wait` is set.
+    private func imageMutation(_ accepted: AcceptedImage, wait: Bool) async throws -> MutationResult {
+        guard wait else { return MutationResult(job: Job(accepted.job), image: Image(accepted.image)) }
+        let job = try await finished(accepted.job.id)
+        let image = try await engine.store.read { try $0.image(accepted.image.id) }
+        return MutationResult(job: Job(job), image: image.map(Image.init))
+    }
+
+    /// Waits for a job and turns its failure into the call's error.
+    private func finished(_ jobID: String) async throws -> JobRecord {
+        let job = try await engine.wait(jobID: jobID)
+        if job.state != "succeeded" {
+            let kind = job.errorKind.flatMap(ErrorKind.init(rawValue:)) ?? .internalError
+            let message = job.errorMessage ?? "job \(job.id) \(job.state)"
+            let code = kind == .invalidParams ? RPCError.invalidParamsCode : RPCError.domainErrorCode
+            throw RPCError(code: code, message: message, kind: kind, jobID: job.id)
+        }
+        return job
+    }
+
     private func job(_ id: String) async throws -> JobRecord {
         guard let job = try await engine.store.read({ try $0.job(id) }) else {
             throw RPCError.domain(.notFound, "job \(id) not found")
@@ -191,20 +288,14 @@ public struct Dispatcher: Sendable {
     /// The answer to a mutating call, after the job ends when `wait` is set.
     private func mutation(_ accepted: Accepted, wait: Bool) async throws -> MutationResult {
         guard wait else {
-            return MutationResult(job: Job(accepted.job), volume: accepted.volume.map(Volume.init),
+            return MutationResult(job: Job(accepted.job), volume: accepted.volume.map { Volume($0) },
                                   snapshot: accepted.snapshot.map(Snapshot.init))
         }
-        let job = try await engine.wait(jobID: accepted.job.id)
-        if job.state != "succeeded" {
-            let kind = job.errorKind.flatMap(ErrorKind.init(rawValue:)) ?? .internalError
-            let message = job.errorMessage ?? "job \(job.id) \(job.state)"
-            let code = kind == .invalidParams ? RPCError.invalidParamsCode : RPCError.domainErrorCode
-            throw RPCError(code: code, message: message, kind: kind, jobID: job.id)
-        }
+        let job = try await finished(accepted.job.id)
         let (volume, snapshot) = try await engine.store.read { tx in
             (try accepted.volume.flatMap { try tx.volume($0.id) }, try accepted.snapshot.flatMap { try tx.snapshot($0.id) })
         }
-        return MutationResult(job: Job(job), volume: volume.map(Volume.init), snapshot: snapshot.map(Snapshot.init))
+        return MutationResult(job: Job(job), volume: volume.map { Volume($0) }, snapshot: snapshot.map(Snapshot.init))
     }
 
     func status() async throws -> ServiceStatus {
@@ -213,8 +304,8 @@ public struct Dispatcher: Sendable {
         let connected = engine.cluster.isConnected
         let config = configuration()
         let line = await statusLine()
-        return ServiceStatus(
-            version: version, state: line.hasPrefix("ready") ? "ok" : "degraded", clusterFSID: engine.cluster.fsid,
+        var status = ServiceStatus(
+            version: version, state: line.hasPrefix("ready") ? "ok" : line.hasPrefix("standby") ? "standby" : "degraded", clusterFSID: engine.cluster.fsid,
             clusterConnected: connected, pool: engine.settings.pool, workers: engine.settings.workers,
             jobsRunning: running, jobsQueued: queued, volumes: volumes,
             uptimeSeconds: Double(startedAt.duration(to: .now).components.seconds), statusLine: line,
@@ -222,6 +313,8 @@ public struct Dispatcher: Sendable {
                 workers: config.workers, rbdMaxCloneDepth: config.rbdMaxCloneDepth,
                 rbdFlattenVolumeFromSnapshot: config.rbdFlattenVolumeFromSnapshot,
                 rbdConcurrentFlattenOperations: config.rbdConcurrentFlattenOperations, logLevel: config.logLevel.rawValue))
+        status.capacity = capacity()?.map(VolumeProtocol.PoolCapacity.init)
+        return status
     }
 
     private func encode<T: Encodable>(_ value: T) -> Data {

@@ -52,6 +52,10 @@ final class Reloader: Sendable {
         applied.rbdStoreChunkSize = previous.rbdStoreChunkSize
         applied.imagesPool = previous.imagesPool
         applied.imagesChunkSize = previous.imagesChunkSize
+        applied.imagesRBDPool = previous.imagesRBDPool
+        applied.rbdClusterName = previous.rbdClusterName
+        applied.rbdSecretUUID = previous.rbdSecretUUID
+        applied.clusterLockLease = previous.clusterLockLease
         await engine.apply(applied.engine)
         logLevel.value = applied.logLevel
         access.withLock { $0 = AccessPolicy(adminGIDs: Daemon.groupIDs(applied.adminGroups, logger: logger)) }
@@ -77,6 +81,10 @@ final class Reloader: Sendable {
         if a.rbdStoreChunkSize != b.rbdStoreChunkSize { changed.append("rbd_store_chunk_size") }
         if a.imagesPool != b.imagesPool { changed.append("[images] rbd_store_pool") }
         if a.imagesChunkSize != b.imagesChunkSize { changed.append("[images] rbd_store_chunk_size") }
+        if a.imagesRBDPool != b.imagesRBDPool { changed.append("[libvirt] images_rbd_pool") }
+        if a.rbdClusterName != b.rbdClusterName { changed.append("rbd_cluster_name") }
+        if a.rbdSecretUUID != b.rbdSecretUUID { changed.append("rbd_secret_uuid") }
+        if a.clusterLockLease != b.clusterLockLease { changed.append("cluster_lock_lease") }
         return changed
     }
 }

@@ -14,14 +14,18 @@ import VolumeEngine
 final class SystemdService: Service, Sendable {
     let notifier: Notifier
     let engine: Engine
+    let lease: ClusterLease
     let reloader: Reloader
     let logger: Logger
     /// The monitors' last health answer, refreshed every 30 s, not on every status line.
     let health = Mutex<String?>(nil)
+    /// Pool capacity, refreshed with the health (for `service.status`).
+    let capacity = Mutex<[VolumeEngine.PoolCapacity]?>(nil)
 
-    init(notifier: Notifier, engine: Engine, reloader: Reloader, logger: Logger) {
+    init(notifier: Notifier, engine: Engine, lease: ClusterLease, reloader: Reloader, logger: Logger) {
         self.notifier = notifier
         self.engine = engine
+        self.lease = lease
         self.reloader = reloader
         self.logger = logger
     }
@@ -48,15 +52,22 @@ final class SystemdService: Service, Sendable {
     private func statusLoop() async {
         var last = ""
         let changes = engine.loadChanges
+        let leaseChanges = lease.changes
         await withDiscardingTaskGroup { group in
             let (ticks, tick) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
             group.addTask {
                 for await _ in changes { tick.yield() }
             }
             group.addTask {
+                for await _ in leaseChanges { tick.yield() }
+            }
+            group.addTask {
                 while !Task.isCancelled {
                     let latest = await self.engine.clusterHealth()
                     self.health.withLock { $0 = latest }
+                    if latest != nil, let pools = try? await self.engine.capacity() {
+                        self.capacity.withLock { $0 = pools }
+                    }
                     tick.yield()
                     try? await Task.sleep(for: .seconds(30))
                 }
@@ -82,6 +93,16 @@ final class SystemdService: Service, Sendable {
         if let problem = reloader.lastProblem { return "degraded: \(problem); \(jobs)" }
         guard engine.cluster.isConnected, let fsid = engine.cluster.fsid else {
             return "degraded: ceph cluster unreachable, serving reads, jobs wait; \(jobs)"
+        }
+        switch lease.current {
+        case .standby(let holder):
+            return "standby: cluster lock held by \(holder); serving reads, taking over when it goes"
+        case .starting:
+            return "starting: taking the cluster lock on \(engine.settings.pool)/\(ClusterLease.object)"
+        case .released:
+            return "stopping: the cluster lock is released"
+        case .held:
+            break
         }
         let health = self.health.withLock { $0 } ?? "health unknown"
         return "ready: cluster \(fsid) \(health); pool \(engine.settings.pool); \(jobs)"

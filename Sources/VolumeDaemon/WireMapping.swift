@@ -4,17 +4,69 @@ import VolumeStore
 
 /// The one border where database records become wire types and engine errors become JSON-RPC errors.
 extension Volume {
-    init(_ record: VolumeRecord) {
+    /// An available volume with attachments is `in-use` (Cinder's word); the database keeps the
+    /// lifecycle state and the count apart.
+    init(_ record: VolumeRecord, attachments: [AttachmentRecord]? = nil) {
         let source: Source? = switch (record.sourceKind, record.sourceID) {
         case ("volume", let id?): .volume(id)
         case ("snapshot", let id?): .snapshot(id)
+        case ("image", let id?): .image(id)
+        case ("managed", _): .managed
         default: nil
         }
+        let parent: Parent? = if record.parentVolumeID != nil || record.parentImageID != nil {
+            Parent(volumeID: record.parentVolumeID, imageID: record.parentImageID, rbdSnapshot: record.parentSnapshot ?? "")
+        } else {
+            nil
+        }
         self.init(
-            id: record.id, name: record.name, sizeGB: record.sizeGB, status: record.status, pool: record.pool,
-            rbdImage: record.rbdImage,
-            parent: record.parentVolumeID.map { Parent(volumeID: $0, rbdSnapshot: record.parentSnapshot ?? "") },
-            source: source, cloneDepth: record.cloneDepth, createdAt: record.createdAt, updatedAt: record.updatedAt)
+            id: record.id, name: record.name, sizeGB: record.sizeGB,
+            status: record.status == "available" && record.attachCount > 0 ? "in-use" : record.status, pool: record.pool,
+            rbdImage: record.rbdImage, parent: parent, source: source, cloneDepth: record.cloneDepth,
+            multiattach: record.multiattach, attachmentCount: record.attachCount, attachments: attachments.map { $0.map(Attachment.init) },
+            createdAt: record.createdAt, updatedAt: record.updatedAt)
+    }
+}
+
+extension Attachment {
+    init(_ record: AttachmentRecord) {
+        self.init(id: record.id, volumeID: record.volumeID, host: record.host, createdAt: record.createdAt)
+    }
+}
+
+extension Image {
+    init(_ record: ImageRecord) {
+        self.init(
+            id: record.id, name: record.name, status: record.status, pool: record.pool, rbdImage: record.rbdImage,
+            sizeBytes: record.sizeBytes, checksum: record.checksum, location: record.location, createdAt: record.createdAt)
+    }
+}
+
+extension VolumeProtocol.PoolCapacity {
+    init(_ capacity: VolumeEngine.PoolCapacity) {
+        self.init(
+            pool: capacity.pool, totalBytes: capacity.totalBytes, freeBytes: capacity.freeBytes, usedBytes: capacity.usedBytes,
+            provisionedBytes: capacity.provisionedBytes, quotaBytes: capacity.quotaBytes,
+            overSubscriptionRatio: capacity.overSubscriptionRatio)
+    }
+}
+
+extension Drift {
+    init(_ report: DriftReport) {
+        func items(_ list: [DriftReport.Item]) -> [Item] { list.map { Item(location: $0.location, id: $0.id, detail: $0.detail) } }
+        self.init(
+            clean: report.isClean, unknownImages: items(report.unknownImages), missingImages: items(report.missingImages),
+            staleSnapshots: items(report.staleSnapshots), missingSnapshots: items(report.missingSnapshots),
+            trash: items(report.trash), fixed: report.fixed)
+    }
+}
+
+extension ConnectionInfo {
+    init(_ details: ConnectionDetails) {
+        self.init(data: Data(
+            name: details.name, hosts: details.hosts, ports: details.ports, clusterName: details.clusterName,
+            authEnabled: details.authEnabled, authUsername: details.authUsername, secretUUID: details.secretUUID,
+            volumeID: details.volumeID))
     }
 }
 

@@ -6,6 +6,8 @@ import VolumeStore
 public enum VolumeSource: Sendable, Equatable {
     case volume(String)
     case snapshot(String)
+    /// An image of the image store: cloned from its `snap` (Cinder's clone_image, Nova's Rbd.clone).
+    case image(String)
 }
 
 /// A request the engine accepted: its job and the rows it changes.
@@ -20,9 +22,14 @@ public struct Accepted: Sendable {
 /// every image before it exists. The job is then handed to the scheduler at once.
 extension Engine {
     public func createVolume(
-        sizeGB: Int, name: String?, source: VolumeSource?, idempotencyKey: String?
+        sizeGB: Int, name: String?, source: VolumeSource?, pool: String? = nil, multiattach: Bool = false,
+        idempotencyKey: String?
     ) async throws -> Accepted {
         let settings = self.settings
+        let pool = pool ?? settings.pool
+        guard settings.volumePools.contains(pool) else {
+            throw EngineError.invalid("pool '\(pool)' is not one volumed may create volumes in (\(settings.volumePools.joined(separator: ", ")))")
+        }
         let accepted = try await store.write { tx -> (Accepted, Bool) in
             if let key = idempotencyKey, let existing = try tx.job(idempotencyKey: key) {
                 guard existing.kind == JobKind.createVolume.rawValue else {
@@ -32,26 +39,28 @@ extension Engine {
             }
             let id = newID()
             var volume = VolumeRecord(
-                id: id, name: name ?? "", sizeGB: sizeGB, status: "creating", pool: settings.pool,
-                rbdImage: RBDNames.volumeImage(id))
+                id: id, name: name ?? "", sizeGB: sizeGB, status: "creating", pool: pool,
+                rbdImage: RBDNames.volumeImage(id), multiattach: multiattach)
             var mode = CloneMode.blank
             var note: String?
             if let source {
-                let (parent, parentSnapshot, minimumGB, fromSnapshot) = try Self.cloneSource(tx, source, newVolumeID: id)
-                guard sizeGB >= minimumGB else {
-                    throw EngineError.invalid("size_gb \(sizeGB) is smaller than the source's \(minimumGB) GiB")
+                let parent = try Self.cloneSource(tx, source, newVolumeID: id)
+                guard sizeGB >= parent.minimumGB else {
+                    throw EngineError.invalid("size_gb \(sizeGB) is smaller than the source's \(parent.minimumGB) GiB")
                 }
                 let plan = ClonePolicy.plan(
-                    sourceDepth: parent.cloneDepth, maxDepth: settings.maxCloneDepth,
-                    flattenFromSnapshot: settings.flattenVolumeFromSnapshot, fromSnapshot: fromSnapshot)
+                    sourceDepth: parent.depth, maxDepth: settings.maxCloneDepth,
+                    flattenFromSnapshot: settings.flattenVolumeFromSnapshot, fromSnapshot: parent.fromSnapshot)
                 mode = plan.mode
                 note = plan.reason
-                volume.parentVolumeID = parent.id
-                volume.parentSnapshot = parentSnapshot
+                volume.parentVolumeID = parent.volumeID
+                volume.parentImageID = parent.imageID
+                volume.parentSnapshot = parent.snapshot
                 volume.cloneDepth = plan.depth
                 switch source {
                 case .volume(let sourceID): (volume.sourceKind, volume.sourceID) = ("volume", sourceID)
                 case .snapshot(let sourceID): (volume.sourceKind, volume.sourceID) = ("snapshot", sourceID)
+                case .image(let sourceID): (volume.sourceKind, volume.sourceID) = ("image", sourceID)
                 }
             }
             try tx.insert(volume)
@@ -66,11 +75,21 @@ extension Engine {
         return accepted.0
     }
 
-    /// The parent volume, the RBD snapshot to clone from, the smallest size allowed, and whether
-    /// the source is a user snapshot.
+    /// What a new volume is cloned from.
+    private struct CloneParent {
+        var volumeID: String?
+        var imageID: String?
+        /// The RBD snapshot of the parent image.
+        var snapshot: String
+        var minimumGB: Int
+        /// Clone hops between the parent image and a flat one.
+        var depth: Int
+        var fromSnapshot: Bool
+    }
+
     private static func cloneSource(
         _ tx: StoreTransaction, _ source: VolumeSource, newVolumeID: String
-    ) throws -> (VolumeRecord, String, Int, Bool) {
+    ) throws -> CloneParent {
         switch source {
         case .volume(let id):
             guard let parent = try tx.volume(id), parent.status != "deleted" else {
@@ -79,7 +98,8 @@ extension Engine {
             guard parent.status == "available" else {
                 throw EngineError.conflict("source volume \(id) is \(parent.status), not available")
             }
-            return (parent, RBDNames.cloneSnapshot(for: newVolumeID), parent.sizeGB, false)
+            return CloneParent(volumeID: parent.id, snapshot: RBDNames.cloneSnapshot(for: newVolumeID),
+                               minimumGB: parent.sizeGB, depth: parent.cloneDepth, fromSnapshot: false)
         case .snapshot(let id):
             guard let snapshot = try tx.snapshot(id), snapshot.status != "deleted" else {
                 throw EngineError.notFound("source snapshot \(id) not found")
@@ -88,17 +108,37 @@ extension Engine {
                 throw EngineError.conflict("source snapshot \(id) is \(snapshot.status), not available")
             }
             let parent = try tx.requireVolume(snapshot.volumeID)
-            return (parent, snapshot.rbdSnapshot, snapshot.sizeGB, true)
+            return CloneParent(volumeID: parent.id, snapshot: snapshot.rbdSnapshot, minimumGB: snapshot.sizeGB,
+                               depth: parent.cloneDepth, fromSnapshot: true)
+        case .image(let id):
+            guard let image = try tx.image(id), image.status != "deleted" else {
+                throw EngineError.notFound("source image \(id) not found")
+            }
+            guard image.status == "active" else {
+                throw EngineError.conflict("source image \(id) is \(image.status), not active")
+            }
+            // Images are uploaded flat: a clone of one is one hop deep.
+            let minimumGB = Int((image.sizeBytes + (1 << 30) - 1) >> 30)
+            return CloneParent(imageID: image.id, snapshot: RBDNames.imageSnapshot, minimumGB: max(1, minimumGB),
+                               depth: 0, fromSnapshot: false)
         }
     }
 
-    public func deleteVolume(id: String) async throws -> Accepted {
+    /// `force` deletes an attached volume too (its attachments are dropped), as Cinder's force-delete.
+    public func deleteVolume(id: String, force: Bool = false) async throws -> Accepted {
         try await admit { tx in
             guard var volume = try tx.volume(id), volume.status != "deleted" else {
                 throw EngineError.notFound("volume \(id) not found")
             }
             guard volume.status == "available" || volume.status == "error" else {
                 throw EngineError.conflict("volume \(id) is \(volume.status); delete it when its job has ended")
+            }
+            if volume.attachCount > 0 {
+                guard force else {
+                    throw EngineError.inUse("volume \(id) is in-use (attached \(volume.attachCount) time(s)): detach it first, or delete with force")
+                }
+                for attachment in try tx.attachments(volumeID: id) { try tx.delete(attachment) }
+                volume.attachCount = 0
             }
             let job = JobRecord(
                 id: newID(), kind: JobKind.deleteVolume.rawValue, lockKey: id, volumeID: id,
@@ -177,6 +217,83 @@ extension Engine {
         }
     }
 
+    /// Rolls a volume back to one of its snapshots; refused while attached unless `force`.
+    public func revertVolume(id: String, snapshotID: String, force: Bool) async throws -> Accepted {
+        try await admit { tx in
+            guard var volume = try tx.volume(id), volume.status != "deleted" else {
+                throw EngineError.notFound("volume \(id) not found")
+            }
+            guard volume.status == "available" || volume.status == "error" else {
+                throw EngineError.conflict("volume \(id) is \(volume.status), not available")
+            }
+            guard let snapshot = try tx.snapshot(snapshotID), snapshot.status != "deleted" else {
+                throw EngineError.notFound("snapshot \(snapshotID) not found")
+            }
+            guard snapshot.volumeID == id else {
+                throw EngineError.invalid("snapshot \(snapshotID) is a snapshot of volume \(snapshot.volumeID), not of \(id)")
+            }
+            guard snapshot.status == "available" else {
+                throw EngineError.conflict("snapshot \(snapshotID) is \(snapshot.status), not available")
+            }
+            guard volume.attachCount == 0 || force else {
+                throw EngineError.inUse("volume \(id) is in-use: detach it before reverting, or revert with force")
+            }
+            let job = JobRecord(
+                id: newID(), kind: JobKind.revertVolume.rawValue, lockKey: id, volumeID: id, snapshotID: snapshotID,
+                params: JobParams(force: force).encoded())
+            volume.status = "reverting"
+            try tx.update(volume)
+            try tx.insert(job)
+            return Accepted(job: job, volume: volume, snapshot: snapshot)
+        }
+    }
+
+    /// Adopts `pool/image` (an RBD image volumed did not create) as a new volume.
+    public func manageVolume(pool: String?, image: String, name: String?) async throws -> Accepted {
+        let settings = self.settings
+        let pool = pool ?? settings.pool
+        guard settings.volumePools.contains(pool) else {
+            throw EngineError.invalid("pool '\(pool)' is not one volumed manages (\(settings.volumePools.joined(separator: ", ")))")
+        }
+        guard !image.hasSuffix(".deleted") else {
+            throw EngineError.invalid("\(pool)/\(image) is a deleted volume's leftover (.deleted): not adoptable")
+        }
+        return try await admit { tx in
+            if let known = try tx.unpurgedVolumes().first(where: { $0.pool == pool && $0.rbdImage == image }) {
+                throw EngineError.conflict("\(pool)/\(image) is already volume \(known.id)")
+            }
+            let id = newID()
+            var volume = VolumeRecord(
+                id: id, name: name ?? image, sizeGB: 1, status: "managing", pool: pool, rbdImage: RBDNames.volumeImage(id))
+            volume.sourceKind = "managed"
+            try tx.insert(volume)
+            let job = JobRecord(
+                id: newID(), kind: JobKind.manageVolume.rawValue, lockKey: "rbd:\(pool)/\(image)", volumeID: id,
+                params: JobParams(sourceImage: image).encoded())
+            try tx.insert(job)
+            return Accepted(job: job, volume: volume)
+        }
+    }
+
+    /// Releases a volume's image from volumed; refused while anything depends on it.
+    public func unmanageVolume(id: String) async throws -> Accepted {
+        try await admit { tx in
+            var volume = try Self.availableVolume(tx, id)
+            guard volume.attachCount == 0 else { throw EngineError.inUse("volume \(id) is in-use: detach it first") }
+            guard volume.parentVolumeID == nil, volume.parentImageID == nil else {
+                throw EngineError.conflict("volume \(id) is a clone of another volumed image: flatten it before releasing it")
+            }
+            guard try tx.unpurgedSnapshots(of: id).isEmpty, try tx.cloneChildren(of: id).isEmpty else {
+                throw EngineError.inUse("volume \(id) has snapshots or clones: delete them before releasing it")
+            }
+            let job = JobRecord(id: newID(), kind: JobKind.unmanageVolume.rawValue, lockKey: id, volumeID: id)
+            volume.status = "unmanaging"
+            try tx.update(volume)
+            try tx.insert(job)
+            return Accepted(job: job, volume: volume)
+        }
+    }
+
     private func admit(_ body: @escaping @Sendable (StoreTransaction) throws -> Accepted) async throws -> Accepted {
         let accepted = try await store.write(body)
         await accept(accepted)
@@ -185,17 +302,22 @@ extension Engine {
 
     /// Logs the accepted request with its ids (the first line of the volume's story in the
     /// journal) and hands the job to the scheduler.
+    func accept(_ job: JobRecord, detail: String) async {
+        var metadata: Logger.Metadata = ["job_id": "\(job.id)", "operation": "\(job.kind)"]
+        if let volumeID = job.volumeID { metadata["volume_id"] = "\(volumeID)" }
+        if let snapshotID = job.snapshotID { metadata["snapshot_id"] = "\(snapshotID)" }
+        if let imageID = job.imageID { metadata["image_id"] = "\(imageID)" }
+        logger.info("accepted \(job.kind)\(detail)", metadata: metadata)
+        await enqueue(job)
+    }
+
     private func accept(_ accepted: Accepted) async {
-        var metadata: Logger.Metadata = ["job_id": "\(accepted.job.id)", "operation": "\(accepted.job.kind)"]
-        if let volumeID = accepted.job.volumeID { metadata["volume_id"] = "\(volumeID)" }
-        if let snapshotID = accepted.job.snapshotID { metadata["snapshot_id"] = "\(snapshotID)" }
         var detail = ""
         if let volume = accepted.volume, accepted.job.kind == JobKind.createVolume.rawValue {
             detail = ": \(volume.sizeGB) GiB \(volume.pool)/\(volume.rbdImage)"
             if let source = volume.sourceID { detail += " from \(volume.sourceKind ?? "") \(source)" }
         }
-        logger.info("accepted \(accepted.job.kind)\(detail)", metadata: metadata)
-        await enqueue(accepted.job)
+        await accept(accepted.job, detail: detail)
     }
 
     private static func availableVolume(_ tx: StoreTransaction, _ id: String) throws -> VolumeRecord {

@@ -230,14 +230,20 @@ public final class Engine: Sendable {
                 switch volume.status {
                 case "deleted":
                     if let purge = try JobQueue.queuePurge(tx, volumeID: volume.id) { unfinished.append(purge) }
-                case "creating", "deleting", "extending":
+                case "creating", "deleting", "extending", "reverting", "managing", "unmanaging":
                     // A transitional state with no job left to finish it: say so rather than hang.
                     var stuck = volume
-                    stuck.status = volume.status == "deleting" || volume.status == "extending" ? "available" : "error"
+                    stuck.status = ["deleting", "extending", "unmanaging"].contains(volume.status) ? "available" : "error"
                     try tx.update(stuck)
                 default:
                     break
                 }
+            }
+            let busyImages = Set(unfinished.compactMap(\.imageID))
+            for var image in try tx.unpurgedImages() where !busyImages.contains(image.id) {
+                guard image.status == "creating" || image.status == "deleting" else { continue }
+                image.status = image.status == "deleting" ? "active" : "error"
+                try tx.update(image)
             }
             return unfinished
         }

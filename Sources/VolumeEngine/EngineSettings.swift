@@ -15,6 +15,18 @@ public struct EngineSettings: Sendable, Equatable {
     /// Attempts of a step when the cluster is unreachable, and the first wait between them.
     public var clusterRetries: Int
     public var clusterRetryInterval: Duration
+    /// Pools a volume may be created in besides `pool` (e.g. `vms` for VM disks, Nova's `images_rbd_pool`).
+    public var extraPools: [String] = []
+    /// The image store's pool and object order (Glance's `rbd_store_pool`, `rbd_store_chunk_size`).
+    public var imagePool: String = "images"
+    public var imageStoreOrder: Int = 23
+    /// What attachments hand to hypervisors: the cephx user, the libvirt secret and the cluster name.
+    public var rbdUser: String = "admin"
+    public var secretUUID: String?
+    public var clusterName: String = "ceph"
+
+    /// Every pool volumes may live in.
+    public var volumePools: [String] { [pool] + extraPools.filter { $0 != pool } }
 
     public init(
         pool: String = "volumes", workers: Int = 4, maxCloneDepth: Int = 5, flattenVolumeFromSnapshot: Bool = false,

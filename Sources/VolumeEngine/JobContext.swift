@@ -45,6 +45,7 @@ final class JobContext: Sendable {
         logger[metadataKey: "operation"] = "\(job.kind)"
         if let volumeID = job.volumeID { logger[metadataKey: "volume_id"] = "\(volumeID)" }
         if let snapshotID = job.snapshotID { logger[metadataKey: "snapshot_id"] = "\(snapshotID)" }
+        if let imageID = job.imageID { logger[metadataKey: "image_id"] = "\(imageID)" }
         self.logger = logger
         self.state = Mutex(State(job: job, cancelRequested: job.cancelRequested))
     }
@@ -76,6 +77,24 @@ final class JobContext: Sendable {
         logger.debug("step \(index): \(name)")
         try await store.write { [jobID] tx in
             try body(tx)
+            try Self.advance(tx, jobID, to: index + 1)
+        }
+        state.withLock { $0.job.step = index + 1 }
+        activity.touch()
+    }
+
+    /// A step whose result is recorded in the same transaction as its checkpoint, so that a
+    /// resumed job finds it in the database (e.g. an upload's size and checksum).
+    func step<T: Sendable>(
+        _ index: Int, _ name: String, _ body: () async throws -> T,
+        record: @escaping @Sendable (StoreTransaction, T) throws -> Void
+    ) async throws {
+        guard job.step <= index else { return }
+        try checkInterruption()
+        logger.debug("step \(index): \(name)")
+        let result = try await body()
+        try await store.write { [jobID] tx in
+            try record(tx, result)
             try Self.advance(tx, jobID, to: index + 1)
         }
         state.withLock { $0.job.step = index + 1 }

@@ -6,6 +6,12 @@ public enum JobKind: String, Sendable, CaseIterable {
     case flattenVolume = "volume.flatten"
     case createSnapshot = "snapshot.create"
     case deleteSnapshot = "snapshot.delete"
+    case revertVolume = "volume.revert"
+    case manageVolume = "volume.manage"
+    case unmanageVolume = "volume.unmanage"
+    case createImage = "image.create"
+    case deleteImage = "image.delete"
+    case exportImage = "image.export"
     /// Housekeeping: removes a deleted volume's image and snapshots once nothing depends on them.
     case purgeVolume = "volume.purge"
 }

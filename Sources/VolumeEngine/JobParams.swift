@@ -6,8 +6,19 @@ struct JobParams: Codable, Sendable, Equatable {
     var mode: CloneMode?
     var sizeGB: Int?
     var priorStatus: String?
+    /// A file the daemon reads (image.create) or writes (image.export).
+    var path: String?
+    var sizeBytes: Int64?
+    var offset: Int64?
+    var length: Int64?
+    /// The user's image to adopt (volume.manage), by name.
+    var sourceImage: String?
+    var force: Bool?
 
-    enum CodingKeys: String, CodingKey { case mode, sizeGB = "size_gb", priorStatus = "prior_status" }
+    enum CodingKeys: String, CodingKey {
+        case mode, sizeGB = "size_gb", priorStatus = "prior_status", path, sizeBytes = "size_bytes", offset, length
+        case sourceImage = "source_image", force
+    }
 
     func encoded() -> String {
         let data = (try? JSONEncoder().encode(self)) ?? Data("{}".utf8)
@@ -44,6 +55,19 @@ extension JobRecord {
                                   priorStatus: params.priorStatus ?? "available")
         case .purgeVolume:
             return PurgeVolume(volumeID: try require(volumeID, "volume"))
+        case .revertVolume:
+            return RevertVolume(volumeID: try require(volumeID, "volume"), snapshotID: try require(snapshotID, "snapshot"))
+        case .manageVolume:
+            return ManageVolume(volumeID: try require(volumeID, "volume"), sourceImage: try require(params.sourceImage, "source image"))
+        case .unmanageVolume:
+            return UnmanageVolume(volumeID: try require(volumeID, "volume"))
+        case .createImage:
+            return CreateImage(imageID: try require(imageID, "image"), path: try require(params.path, "path"), sizeBytes: params.sizeBytes)
+        case .deleteImage:
+            return DeleteImage(imageID: try require(imageID, "image"), priorStatus: params.priorStatus ?? "active")
+        case .exportImage:
+            return ExportImage(imageID: try require(imageID, "image"), path: try require(params.path, "path"),
+                               offset: params.offset ?? 0, length: params.length)
         case nil:
             throw EngineError.internalError("job \(id) has unknown kind \(kind)")
         }

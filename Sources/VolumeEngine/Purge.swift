@@ -34,6 +34,7 @@ struct Purge {
         // Nothing hangs from the image as far as the database knows: remove it without opening it.
         // librbd refuses (ENOTEMPTY) if it has snapshots after all, and the full path below runs.
         let simple = removeImage && snapshots.isEmpty && children.isEmpty
+        let deletedKept = snapshots.filter { $0.status == "deleted" && childSnapshots.contains($0.rbdSnapshot) }.map(\.id)
         let outcome = try await context.rbd { session -> Outcome in
             var outcome = Outcome()
             let io = try session.pool(pool)
@@ -52,6 +53,14 @@ struct Purge {
             var remaining: [String] = []
             do {
                 try io.withImage(image) { image in
+                    // What stays for its clones is tagged, so a database rebuilt from the
+                    // cluster knows it is deleted.
+                    if volume.status == "deleted", !removeImage, try image.metadata(RBDNames.statusKey) != "deleted" {
+                        try image.setMetadata(RBDNames.statusKey, "deleted")
+                    }
+                    for snapshot in deletedKept {
+                        try image.setMetadata(RBDNames.snapshotDeletedKey(snapshot), "true")
+                    }
                     for snapshot in try image.snapshots() {
                         guard !wanted.contains(snapshot.name), RBDNames.isManagedSnapshot(snapshot.name) else {
                             remaining.append(snapshot.name)

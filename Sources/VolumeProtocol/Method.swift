@@ -6,6 +6,16 @@ public enum Method: String, Sendable, CaseIterable {
     case volumeFlatten = "volume.flatten"
     case volumeGet = "volume.get"
     case volumeList = "volume.list"
+    case volumeRevert = "volume.revert"
+    case volumeAttach = "volume.attach"
+    case volumeDetach = "volume.detach"
+    case volumeManage = "volume.manage"
+    case volumeUnmanage = "volume.unmanage"
+    case imageCreate = "image.create"
+    case imageGet = "image.get"
+    case imageList = "image.list"
+    case imageExport = "image.export"
+    case imageDelete = "image.delete"
     case snapshotCreate = "snapshot.create"
     case snapshotDelete = "snapshot.delete"
     case snapshotGet = "snapshot.get"
@@ -16,11 +26,15 @@ public enum Method: String, Sendable, CaseIterable {
     case jobWait = "job.wait"
     case jobWatch = "job.watch"
     case serviceStatus = "service.status"
+    case serviceCapacity = "service.capacity"
+    /// Read-only unless `fix` is set (then it needs the rights of a mutating call).
+    case serviceReconcile = "service.reconcile"
 
     /// Methods that change nothing: open to every user who can connect.
     public var isReadOnly: Bool {
         switch self {
-        case .volumeGet, .volumeList, .snapshotGet, .snapshotList, .jobGet, .jobList, .jobWait, .jobWatch, .serviceStatus: true
+        case .volumeGet, .volumeList, .snapshotGet, .snapshotList, .jobGet, .jobList, .jobWait, .jobWatch, .serviceStatus,
+             .imageGet, .imageList, .serviceCapacity, .serviceReconcile: true
         default: false
         }
     }

@@ -14,23 +14,43 @@ public struct Volume: Sendable, Codable, Equatable {
     /// What the volume was made from, kept after a flatten.
     public var source: Source?
     public var cloneDepth: Int
+    /// Created without exclusive-lock, so several hosts may attach it.
+    public var multiattach: Bool
+    /// How many hosts have it attached (`status` is `in-use` while this is above 0).
+    public var attachmentCount: Int
+    /// The attachments themselves: filled by `volume.get`, null in lists.
+    public var attachments: [Attachment]?
     public var createdAt: Date
     public var updatedAt: Date
 
+    /// The parent image: a volume's (`volume_id`) or an image-store image (`image_id`).
     public struct Parent: Sendable, Codable, Equatable {
-        public var volumeID: String
+        public var volumeID: String?
+        public var imageID: String?
         public var rbdSnapshot: String
-        public init(volumeID: String, rbdSnapshot: String) {
+        public init(volumeID: String?, imageID: String? = nil, rbdSnapshot: String) {
             self.volumeID = volumeID
+            self.imageID = imageID
             self.rbdSnapshot = rbdSnapshot
         }
-        enum CodingKeys: String, CodingKey { case volumeID = "volume_id", rbdSnapshot = "rbd_snapshot" }
+        enum CodingKeys: String, CodingKey { case volumeID = "volume_id", imageID = "image_id", rbdSnapshot = "rbd_snapshot" }
+
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(volumeID, forKey: .volumeID)
+            try c.encode(imageID, forKey: .imageID)
+            try c.encode(rbdSnapshot, forKey: .rbdSnapshot)
+        }
     }
 
     public init(
         id: String, name: String, sizeGB: Int, status: String, pool: String, rbdImage: String,
-        parent: Parent?, source: Source?, cloneDepth: Int, createdAt: Date, updatedAt: Date
+        parent: Parent?, source: Source?, cloneDepth: Int, multiattach: Bool = false, attachmentCount: Int = 0,
+        attachments: [Attachment]? = nil, createdAt: Date, updatedAt: Date
     ) {
+        self.multiattach = multiattach
+        self.attachmentCount = attachmentCount
+        self.attachments = attachments
         self.id = id
         self.name = name
         self.sizeGB = sizeGB
@@ -46,7 +66,26 @@ public struct Volume: Sendable, Codable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case id, name, sizeGB = "size_gb", status, pool, rbdImage = "rbd_image", parent, source
-        case cloneDepth = "clone_depth", createdAt = "created_at", updatedAt = "updated_at"
+        case cloneDepth = "clone_depth", multiattach, attachmentCount = "attachment_count", attachments
+        case createdAt = "created_at", updatedAt = "updated_at"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        id = try c.decode(String.self, forKey: .id)
+        name = try c.decode(String.self, forKey: .name)
+        sizeGB = try c.decode(Int.self, forKey: .sizeGB)
+        status = try c.decode(String.self, forKey: .status)
+        pool = try c.decode(String.self, forKey: .pool)
+        rbdImage = try c.decode(String.self, forKey: .rbdImage)
+        parent = try c.decodeIfPresent(Parent.self, forKey: .parent)
+        source = try c.decodeIfPresent(Source.self, forKey: .source)
+        cloneDepth = try c.decode(Int.self, forKey: .cloneDepth)
+        multiattach = try c.decodeIfPresent(Bool.self, forKey: .multiattach) ?? false
+        attachmentCount = try c.decodeIfPresent(Int.self, forKey: .attachmentCount) ?? 0
+        attachments = try c.decodeIfPresent([Attachment].self, forKey: .attachments)
+        createdAt = try c.decode(Date.self, forKey: .createdAt)
+        updatedAt = try c.decode(Date.self, forKey: .updatedAt)
     }
 
     /// Optional fields are written as `null`, never left out: clients may rely on every key.
@@ -61,6 +100,9 @@ public struct Volume: Sendable, Codable, Equatable {
         try c.encode(parent, forKey: .parent)
         try c.encode(source, forKey: .source)
         try c.encode(cloneDepth, forKey: .cloneDepth)
+        try c.encode(multiattach, forKey: .multiattach)
+        try c.encode(attachmentCount, forKey: .attachmentCount)
+        try c.encode(attachments, forKey: .attachments)
         try c.encode(createdAt, forKey: .createdAt)
         try c.encode(updatedAt, forKey: .updatedAt)
     }
@@ -70,12 +112,17 @@ public struct Volume: Sendable, Codable, Equatable {
 public enum Source: Sendable, Equatable, Codable {
     case volume(String)
     case snapshot(String)
+    case image(String)
+    /// Adopted with `volume.manage`.
+    case managed
 
-    enum CodingKeys: String, CodingKey { case volumeID = "volume_id", snapshotID = "snapshot_id" }
+    enum CodingKeys: String, CodingKey { case volumeID = "volume_id", snapshotID = "snapshot_id", imageID = "image_id", managed }
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         if let id = try container.decodeIfPresent(String.self, forKey: .volumeID) { self = .volume(id) }
+        else if let id = try container.decodeIfPresent(String.self, forKey: .imageID) { self = .image(id) }
+        else if try container.decodeIfPresent(Bool.self, forKey: .managed) == true { self = .managed }
         else { self = .snapshot(try container.decode(String.self, forKey: .snapshotID)) }
     }
 
@@ -84,6 +131,8 @@ public enum Source: Sendable, Equatable, Codable {
         switch self {
         case .volume(let id): try container.encode(id, forKey: .volumeID)
         case .snapshot(let id): try container.encode(id, forKey: .snapshotID)
+        case .image(let id): try container.encode(id, forKey: .imageID)
+        case .managed: try container.encode(true, forKey: .managed)
         }
     }
 }
@@ -184,14 +233,16 @@ public struct MutationResult: Sendable, Codable, Equatable {
     public var job: Job
     public var volume: Volume?
     public var snapshot: Snapshot?
+    public var image: Image?
 
-    public init(job: Job, volume: Volume? = nil, snapshot: Snapshot? = nil) {
+    public init(job: Job, volume: Volume? = nil, snapshot: Snapshot? = nil, image: Image? = nil) {
         self.job = job
         self.volume = volume
         self.snapshot = snapshot
+        self.image = image
     }
 
-    enum CodingKeys: String, CodingKey { case job, volume, snapshot }
+    enum CodingKeys: String, CodingKey { case job, volume, snapshot, image }
 
     /// Writes `job` and whichever of `volume`/`snapshot` the call is about.
     public func encode(to encoder: any Encoder) throws {
@@ -199,6 +250,7 @@ public struct MutationResult: Sendable, Codable, Equatable {
         try c.encode(job, forKey: .job)
         try c.encodeIfPresent(volume, forKey: .volume)
         try c.encodeIfPresent(snapshot, forKey: .snapshot)
+        try c.encodeIfPresent(image, forKey: .image)
     }
 }
 
@@ -218,6 +270,8 @@ public struct ServiceStatus: Sendable, Codable, Equatable {
     public var statusLine: String
     /// The options in force (they may change on reload).
     public var settings: Settings
+    /// Per-pool capacity, as last measured (refreshed every 30 s); null until first measured.
+    public var capacity: [PoolCapacity]?
 
     public struct Settings: Sendable, Codable, Equatable {
         public var workers: Int
@@ -263,7 +317,7 @@ public struct ServiceStatus: Sendable, Codable, Equatable {
     enum CodingKeys: String, CodingKey {
         case version, state, clusterFSID = "cluster_fsid", clusterConnected = "cluster_connected", pool, workers
         case jobsRunning = "jobs_running", jobsQueued = "jobs_queued", volumes, uptimeSeconds = "uptime_seconds"
-        case statusLine = "status_line", settings
+        case statusLine = "status_line", settings, capacity
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -280,6 +334,7 @@ public struct ServiceStatus: Sendable, Codable, Equatable {
         try c.encode(uptimeSeconds, forKey: .uptimeSeconds)
         try c.encode(statusLine, forKey: .statusLine)
         try c.encode(settings, forKey: .settings)
+        try c.encode(capacity, forKey: .capacity)
     }
 }
 

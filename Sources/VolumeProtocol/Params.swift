@@ -2,8 +2,8 @@ import Foundation
 
 /// Reads a request's `params` object, naming the offending field in every error.
 public struct ParamReader: Sendable {
-    private let object: [String: JSONValue]
-    private let method: String
+    let object: [String: JSONValue]
+    let method: String
 
     public init(_ params: JSONValue?, method: String) throws(RPCError) {
         self.method = method
@@ -107,6 +107,34 @@ public struct ParamReader: Sendable {
             throw .invalidParams("\(method): idempotency_key must be 1 to 128 printable ASCII characters")
         }
         return value
+    }
+}
+
+extension ParamReader {
+    /// A pool name: 1–128 letters, digits, `-`, `_` or `.`.
+    public func poolName(_ key: String) throws(RPCError) -> String? {
+        guard let value = try string(key) else { return nil }
+        let ok = (1...128).contains(value.utf8.count) && value.utf8.allSatisfy {
+            ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x41 && $0 <= 0x5a) || ($0 >= 0x61 && $0 <= 0x7a) || $0 == 0x2d || $0 == 0x5f || $0 == 0x2e
+        }
+        guard ok else { throw .invalidParams("\(method): \(key) must be a pool name (letters, digits, '-', '_', '.'), got '\(value.prefix(64))'") }
+        return value
+    }
+
+    /// An RBD image name: 1–255 bytes of printable ASCII without `/` or `@`, not `.` or `..`.
+    public func rbdName(_ key: String) throws(RPCError) -> String {
+        let value = try requiredString(key)
+        let ok = (1...255).contains(value.utf8.count) && value.utf8.allSatisfy { (0x21...0x7e).contains($0) && $0 != 0x2f && $0 != 0x40 }
+            && value != "." && value != ".."
+        guard ok else { throw .invalidParams("\(method): \(key) must be an RBD image name (printable ASCII, no '/' or '@'), got '\(value.prefix(64))'") }
+        return value
+    }
+
+    /// The object as compact JSON text (to store a client's connector as it came).
+    public func json() -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return (try? encoder.encode(JSONValue.object(object))).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
     }
 }
 

@@ -16,18 +16,25 @@ public struct VolumeRecord: Codable, Sendable, Equatable, FetchableRecord, Persi
     public var parentVolumeID: String?
     /// The RBD snapshot of the parent image that the clone hangs from.
     public var parentSnapshot: String?
-    /// Where the volume came from: `volume` or `snapshot`, and its id; kept after a flatten.
+    /// The image (Glance side) whose `snap` this volume's image is a clone of, while it still is.
+    public var parentImageID: String?
+    /// Where the volume came from: `volume`, `snapshot` or `image`, and its id; kept after a flatten.
     public var sourceKind: String?
     public var sourceID: String?
     /// Clone hops between this image and a flat one.
     public var cloneDepth: Int
     public var purged: Bool
+    /// Created without exclusive-lock so that several hosts may attach it at once.
+    public var multiattach: Bool
+    /// Attachments right now (rows in `attachment`), kept here so lists need no join.
+    public var attachCount: Int
     public var createdAt: Date
     public var updatedAt: Date
 
     enum CodingKeys: String, CodingKey {
         case id, name, sizeGB = "size_gb", status, pool, rbdImage = "rbd_image"
-        case parentVolumeID = "parent_volume_id", parentSnapshot = "parent_snapshot"
+        case parentVolumeID = "parent_volume_id", parentSnapshot = "parent_snapshot", parentImageID = "parent_image_id"
+        case multiattach, attachCount = "attach_count"
         case sourceKind = "source_kind", sourceID = "source_id", cloneDepth = "clone_depth"
         case purged, createdAt = "created_at", updatedAt = "updated_at"
     }
@@ -35,8 +42,11 @@ public struct VolumeRecord: Codable, Sendable, Equatable, FetchableRecord, Persi
     public init(
         id: String, name: String, sizeGB: Int, status: String, pool: String, rbdImage: String,
         parentVolumeID: String? = nil, parentSnapshot: String? = nil, sourceKind: String? = nil,
-        sourceID: String? = nil, cloneDepth: Int = 0, purged: Bool = false, now: Date = Date()
+        sourceID: String? = nil, cloneDepth: Int = 0, purged: Bool = false, multiattach: Bool = false, now: Date = Date()
     ) {
+        self.parentImageID = nil
+        self.multiattach = multiattach
+        self.attachCount = 0
         self.id = id
         self.name = name
         self.sizeGB = sizeGB
@@ -105,6 +115,8 @@ public struct JobRecord: Codable, Sendable, Equatable, FetchableRecord, Persista
     public var errorMessage: String?
     public var idempotencyKey: String?
     public var cancelRequested: Bool
+    /// The image (Glance side) the job is about, for image jobs.
+    public var imageID: String?
     /// Free text about how the job went (e.g. "flattened: clone depth 6 > 5").
     public var note: String?
     public var createdAt: Date
@@ -114,14 +126,15 @@ public struct JobRecord: Codable, Sendable, Equatable, FetchableRecord, Persista
     enum CodingKeys: String, CodingKey {
         case id, kind, state, lockKey = "lock_key", volumeID = "volume_id", snapshotID = "snapshot_id"
         case params, step, progress, errorKind = "error_kind", errorMessage = "error_message"
-        case idempotencyKey = "idempotency_key", cancelRequested = "cancel_requested", note
+        case idempotencyKey = "idempotency_key", cancelRequested = "cancel_requested", note, imageID = "image_id"
         case createdAt = "created_at", startedAt = "started_at", finishedAt = "finished_at"
     }
 
     public init(
         id: String, kind: String, lockKey: String, volumeID: String? = nil, snapshotID: String? = nil,
-        params: String = "{}", idempotencyKey: String? = nil, now: Date = Date()
+        imageID: String? = nil, params: String = "{}", idempotencyKey: String? = nil, now: Date = Date()
     ) {
+        self.imageID = imageID
         self.id = id
         self.kind = kind
         self.state = "queued"
@@ -137,4 +150,64 @@ public struct JobRecord: Codable, Sendable, Equatable, FetchableRecord, Persista
     }
 
     public var isFinal: Bool { state == "succeeded" || state == "failed" || state == "cancelled" }
+}
+
+/// An image in the image store (Glance's RBD store): `<pool>/<id>` with the protected snapshot
+/// `snap` that volumes and VM disks are cloned from.
+public struct ImageRecord: Codable, Sendable, Equatable, FetchableRecord, PersistableRecord {
+    public static let databaseTableName = "image"
+
+    public var id: String
+    public var name: String
+    /// `creating`, `active`, `deleting`, `deleted` or `error`.
+    public var status: String
+    public var pool: String
+    public var rbdImage: String
+    public var sizeBytes: Int64
+    /// sha256 of the data, hex.
+    public var checksum: String?
+    /// `rbd://<fsid>/<pool>/<image>/snap`, once active.
+    public var location: String?
+    public var purged: Bool
+    public var createdAt: Date
+    public var updatedAt: Date
+
+    enum CodingKeys: String, CodingKey {
+        case id, name, status, pool, rbdImage = "rbd_image", sizeBytes = "size_bytes", checksum, location, purged
+        case createdAt = "created_at", updatedAt = "updated_at"
+    }
+
+    public init(id: String, name: String, status: String, pool: String, rbdImage: String, sizeBytes: Int64 = 0, now: Date = Date()) {
+        self.id = id
+        self.name = name
+        self.status = status
+        self.pool = pool
+        self.rbdImage = rbdImage
+        self.sizeBytes = sizeBytes
+        self.purged = false
+        self.createdAt = now
+        self.updatedAt = now
+    }
+}
+
+/// A host using a volume (Cinder's attachment): what `volume.attach` recorded.
+public struct AttachmentRecord: Codable, Sendable, Equatable, FetchableRecord, PersistableRecord {
+    public static let databaseTableName = "attachment"
+
+    public var id: String
+    public var volumeID: String
+    public var host: String
+    /// The connector the caller sent, as JSON.
+    public var connector: String
+    public var createdAt: Date
+
+    enum CodingKeys: String, CodingKey { case id, volumeID = "volume_id", host, connector, createdAt = "created_at" }
+
+    public init(id: String, volumeID: String, host: String, connector: String, now: Date = Date()) {
+        self.id = id
+        self.volumeID = volumeID
+        self.host = host
+        self.connector = connector
+        self.createdAt = now
+    }
 }

@@ -72,6 +72,41 @@ enum Schema {
                 );
                 """)
         }
+        migrator.registerMigration("v3-images-attachments") { db in
+            // Glance's side (images), Nova's boot disks (clones of images in other pools) and
+            // Cinder's attachments.
+            try db.execute(sql: """
+                CREATE TABLE image (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    name TEXT NOT NULL,
+                    status TEXT NOT NULL,
+                    pool TEXT NOT NULL,
+                    rbd_image TEXT NOT NULL,
+                    size_bytes INTEGER NOT NULL DEFAULT 0,
+                    checksum TEXT,
+                    location TEXT,
+                    purged INTEGER NOT NULL DEFAULT 0,
+                    created_at DATETIME NOT NULL,
+                    updated_at DATETIME NOT NULL
+                );
+                CREATE INDEX image_live ON image(status, created_at);
+
+                CREATE TABLE attachment (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    volume_id TEXT NOT NULL REFERENCES volume(id),
+                    host TEXT NOT NULL,
+                    connector TEXT NOT NULL,
+                    created_at DATETIME NOT NULL
+                );
+                CREATE INDEX attachment_volume ON attachment(volume_id);
+
+                ALTER TABLE volume ADD COLUMN parent_image_id TEXT REFERENCES image(id);
+                ALTER TABLE volume ADD COLUMN multiattach INTEGER NOT NULL DEFAULT 0;
+                ALTER TABLE volume ADD COLUMN attach_count INTEGER NOT NULL DEFAULT 0;
+                CREATE INDEX volume_parent_image ON volume(parent_image_id) WHERE purged = 0;
+                ALTER TABLE job ADD COLUMN image_id TEXT;
+                """)
+        }
         return migrator
     }
 }

@@ -157,6 +157,11 @@ extension StoreTransaction {
 }
 
 extension StoreTransaction {
+    /// Cluster client addresses this database's daemons used, newest first.
+    public func daemonClients() throws -> [String] {
+        try String.fetchAll(db, sql: "SELECT name FROM daemon_client ORDER BY started_at DESC")
+    }
+
     /// Remembers the cluster client name of the daemon starting now; returns the earlier ones.
     public func recordDaemonClient(_ name: String) throws -> [String] {
         let earlier = try String.fetchAll(db, sql: "SELECT name FROM daemon_client WHERE name != ?", arguments: [name])
@@ -166,5 +171,63 @@ extension StoreTransaction {
             DELETE FROM daemon_client WHERE name NOT IN (SELECT name FROM daemon_client ORDER BY started_at DESC LIMIT 16)
             """)
         return earlier
+    }
+}
+
+extension StoreTransaction {
+    // MARK: images
+
+    public func image(_ id: String) throws -> ImageRecord? { try ImageRecord.fetchOne(db, key: id) }
+
+    public func visibleImages() throws -> [ImageRecord] {
+        try ImageRecord.fetchAll(db, sql: "SELECT * FROM image WHERE status != 'deleted' ORDER BY created_at, id")
+    }
+
+    public func unpurgedImages() throws -> [ImageRecord] {
+        try ImageRecord.fetchAll(db, sql: "SELECT * FROM image WHERE purged = 0")
+    }
+
+    /// Volumes whose images are still clones of image `imageID` (deleted ones whose image remains included).
+    public func clones(ofImage imageID: String) throws -> [VolumeRecord] {
+        try VolumeRecord.fetchAll(
+            db, sql: "SELECT * FROM volume WHERE parent_image_id = ? AND purged = 0", arguments: [imageID])
+    }
+
+    public func insert(_ image: ImageRecord) throws { try image.insert(db) }
+    public func update(_ image: ImageRecord) throws {
+        var image = image
+        image.updatedAt = Date()
+        try image.update(db)
+    }
+
+    // MARK: attachments
+
+    public func attachment(_ id: String) throws -> AttachmentRecord? { try AttachmentRecord.fetchOne(db, key: id) }
+
+    public func attachments(volumeID: String) throws -> [AttachmentRecord] {
+        try AttachmentRecord.fetchAll(
+            db, sql: "SELECT * FROM attachment WHERE volume_id = ? ORDER BY created_at, id", arguments: [volumeID])
+    }
+
+    public func insert(_ attachment: AttachmentRecord) throws { try attachment.insert(db) }
+    public func delete(_ attachment: AttachmentRecord) throws { _ = try attachment.delete(db) }
+
+    // MARK: capacity and rebuild
+
+    /// GiB promised to unpurged volumes, per pool (what the pools would hold if every volume were full).
+    public func provisionedGB() throws -> [String: Int] {
+        let rows = try Row.fetchAll(db, sql: "SELECT pool, SUM(size_gb) AS total FROM volume WHERE purged = 0 GROUP BY pool")
+        return Dictionary(uniqueKeysWithValues: rows.map { ($0["pool"] as String, $0["total"] as Int) })
+    }
+
+    /// Bytes held by unpurged images, per pool.
+    public func imageBytes() throws -> [String: Int64] {
+        let rows = try Row.fetchAll(db, sql: "SELECT pool, SUM(size_bytes) AS total FROM image WHERE purged = 0 GROUP BY pool")
+        return Dictionary(uniqueKeysWithValues: rows.map { ($0["pool"] as String, $0["total"] as Int64) })
+    }
+
+    /// True when the database holds no volume and no image at all (a new or lost database).
+    public func isEmpty() throws -> Bool {
+        try Int.fetchOne(db, sql: "SELECT (SELECT COUNT(*) FROM volume) + (SELECT COUNT(*) FROM image)") == 0
     }
 }

@@ -60,6 +60,14 @@ enum JobProgress {
             }
             result.snapshot = snapshot
         }
+        if var image = result.image {
+            if let fresh = try? await client.call("image.get", .object(["image_id": .string(image.id)]), as: Image.self) {
+                image = fresh
+            } else if job.kind == "image.delete" && job.state == "succeeded" {
+                image.status = "deleted"
+            }
+            result.image = image
+        }
         guard job.state == "succeeded" else {
             try Output.mutation(result, json: json)
             let message = "job \(job.id) \(job.state): \(job.error?.message ?? "no reason given")"

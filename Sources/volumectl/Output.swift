@@ -26,7 +26,8 @@ enum Output {
     static func volumes(_ volumes: [Volume], json: Bool) throws {
         if json { return try self.json(volumes) }
         table(["ID", "NAME", "SIZE", "STATUS", "DEPTH", "PARENT", "IMAGE"], volumes.map {
-            [$0.id, $0.name, "\($0.sizeGB) GiB", $0.status, String($0.cloneDepth), $0.parent?.volumeID ?? "-", "\($0.pool)/\($0.rbdImage)"]
+            [$0.id, $0.name, "\($0.sizeGB) GiB", $0.status, String($0.cloneDepth),
+             $0.parent.map { $0.volumeID ?? $0.imageID.map { "image \($0)" } ?? "-" } ?? "-", "\($0.pool)/\($0.rbdImage)"]
         })
     }
 
@@ -45,9 +46,17 @@ enum Output {
         })
     }
 
+    static func images(_ images: [Image], json: Bool) throws {
+        if json { return try self.json(images) }
+        table(["ID", "NAME", "SIZE", "STATUS", "SHA256", "LOCATION"], images.map {
+            [$0.id, $0.name, "\($0.sizeBytes) B", $0.status, $0.checksum.map { String($0.prefix(16)) } ?? "-", $0.location ?? "-"]
+        })
+    }
+
     static func mutation(_ result: MutationResult, json: Bool) throws {
         if json { return try self.json(result) }
         if let volume = result.volume { try volumes([volume], json: false) }
+        if let image = result.image { try images([image], json: false) }
         if let snapshot = result.snapshot { try snapshots([snapshot], json: false) }
         print("job \(result.job.id) \(result.job.state)\(result.job.note.map { " (\($0))" } ?? "")")
     }

@@ -4,7 +4,10 @@ import VolumeProtocol
 struct VolumeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "volume", abstract: "Create, clone, grow, flatten, list and delete volumes.",
-        subcommands: [Create.self, Clone.self, FromSnapshot.self, Extend.self, Flatten.self, Delete.self, List.self, Show.self])
+        subcommands: [
+            Create.self, Clone.self, FromSnapshot.self, FromImage.self, Extend.self, Flatten.self, Revert.self, Delete.self,
+            List.self, Show.self, Attach.self, Detach.self, Manage.self, Unmanage.self,
+        ])
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create a blank volume.")
@@ -12,12 +15,16 @@ struct VolumeCommand: AsyncParsableCommand {
         @OptionGroup var waiting: WaitOptions
         @Option(help: "Size in GiB.") var size: Int
         @Option(help: "A name for people.") var name: String?
+        @Option(help: "Pool (rbd_pool unless told; images_rbd_pool for VM disks).") var pool: String?
+        @Flag(help: "Allow several hosts to attach it at once (no exclusive-lock).") var multiattach = false
         @Option(name: .customLong("idempotency-key"), help: "Retrying with the same key returns the same job.") var key: String?
 
         func run() async throws {
             let client = try global.connect()
             var params: [String: JSONValue] = ["size_gb": .int(Int64(size))]
             if let name { params["name"] = .string(name) }
+            if let pool { params["pool"] = .string(pool) }
+            if multiattach { params["multiattach"] = .bool(true) }
             if let key { params["idempotency_key"] = .string(key) }
             try Output.mutation(try await JobProgress.submit(client, "volume.create", params, wait: waiting.wait, json: global.json), json: global.json)
         }
@@ -49,8 +56,25 @@ struct VolumeCommand: AsyncParsableCommand {
         }
     }
 
+    struct FromImage: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "from-image", abstract: "Create a volume (or a VM disk, with --pool vms) as a clone of an image.")
+        @OptionGroup var global: GlobalOptions
+        @OptionGroup var waiting: WaitOptions
+        @Argument(help: "The image's id.") var image: String
+        @Option(help: "Size in GiB (default: the image's, rounded up).") var size: Int?
+        @Option(help: "A name for people.") var name: String?
+        @Option(help: "Pool (rbd_pool unless told; images_rbd_pool for VM disks).") var pool: String?
+
+        func run() async throws {
+            try await createFrom(.image(image), size: size, name: name, pool: pool, global: global, wait: waiting.wait)
+        }
+    }
+
     /// `volume.create` from a source, sized like the source unless told otherwise.
-    static func createFrom(_ source: Source, size: Int?, name: String?, global: GlobalOptions, wait: Bool) async throws {
+    static func createFrom(
+        _ source: Source, size: Int?, name: String?, pool: String? = nil, global: GlobalOptions, wait: Bool
+    ) async throws {
         let client = try global.connect()
         var sizeGB = size ?? 0
         let sourceParam: JSONValue
@@ -61,9 +85,18 @@ struct VolumeCommand: AsyncParsableCommand {
         case .snapshot(let id):
             sourceParam = .object(["snapshot_id": .string(id)])
             if size == nil { sizeGB = try await client.run("snapshot.get", ["snapshot_id": .string(id)], as: Snapshot.self).sizeGB }
+        case .image(let id):
+            sourceParam = .object(["image_id": .string(id)])
+            if size == nil {
+                let bytes = try await client.run("image.get", ["image_id": .string(id)], as: Image.self).sizeBytes
+                sizeGB = max(1, Int((bytes + (1 << 30) - 1) >> 30))
+            }
+        case .managed:
+            throw ValidationError("a managed volume is adopted with 'volume manage', not created")
         }
         var params: [String: JSONValue] = ["size_gb": .int(Int64(sizeGB)), "source": sourceParam]
         if let name { params["name"] = .string(name) }
+        if let pool { params["pool"] = .string(pool) }
         try Output.mutation(try await JobProgress.submit(client, "volume.create", params, wait: wait, json: global.json), json: global.json)
     }
 
@@ -98,10 +131,87 @@ struct VolumeCommand: AsyncParsableCommand {
         @OptionGroup var global: GlobalOptions
         @OptionGroup var waiting: WaitOptions
         @Argument(help: "The volume's id.") var volume: String
+        @Flag(help: "Delete it even while attached (the attachments are dropped).") var force = false
 
         func run() async throws {
             let client = try global.connect()
-            try Output.mutation(try await JobProgress.submit(client, "volume.delete", ["volume_id": .string(volume)], wait: waiting.wait, json: global.json), json: global.json)
+            var params: [String: JSONValue] = ["volume_id": .string(volume)]
+            if force { params["force"] = .bool(true) }
+            try Output.mutation(try await JobProgress.submit(client, "volume.delete", params, wait: waiting.wait, json: global.json), json: global.json)
+        }
+    }
+
+    struct Revert: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Roll a volume back to one of its snapshots.")
+        @OptionGroup var global: GlobalOptions
+        @OptionGroup var waiting: WaitOptions
+        @Argument(help: "The volume's id.") var volume: String
+        @Argument(help: "The snapshot's id.") var snapshot: String
+        @Flag(help: "Revert even while attached.") var force = false
+
+        func run() async throws {
+            let client = try global.connect()
+            var params: [String: JSONValue] = ["volume_id": .string(volume), "snapshot_id": .string(snapshot)]
+            if force { params["force"] = .bool(true) }
+            try Output.mutation(try await JobProgress.submit(client, "volume.revert", params, wait: waiting.wait, json: global.json), json: global.json)
+        }
+    }
+
+    struct Attach: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Record an attachment and print the connection info for the host.")
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "The volume's id.") var volume: String
+        @Option(help: "The host attaching it.") var host: String
+
+        func run() async throws {
+            let result = try await global.connect().run(
+                "volume.attach", ["volume_id": .string(volume), "connector": .object(["host": .string(host)])], as: AttachResult.self)
+            if global.json { return try Output.json(result) }
+            let data = result.connectionInfo.data
+            print("attachment \(result.attachment.id) on \(result.attachment.host)")
+            print("rbd \(data.name) monitors \(zip(data.hosts, data.ports).map { "\($0):\($1)" }.joined(separator: ",")) user \(data.authUsername)")
+        }
+    }
+
+    struct Detach: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "End an attachment.")
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "The volume's id.") var volume: String
+        @Argument(help: "The attachment's id.") var attachment: String
+
+        func run() async throws {
+            let found = try await global.connect().run(
+                "volume.detach", ["volume_id": .string(volume), "attachment_id": .string(attachment)], as: Volume.self)
+            try Output.volumes([found], json: global.json)
+        }
+    }
+
+    struct Manage: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Adopt an existing RBD image as a volume (renamed volume-<id>).")
+        @OptionGroup var global: GlobalOptions
+        @OptionGroup var waiting: WaitOptions
+        @Argument(help: "The RBD image's name.") var image: String
+        @Option(help: "Its pool (default rbd_pool).") var pool: String?
+        @Option(help: "A name for people (default: the image's name).") var name: String?
+
+        func run() async throws {
+            let client = try global.connect()
+            var params: [String: JSONValue] = ["rbd_image": .string(image)]
+            if let pool { params["pool"] = .string(pool) }
+            if let name { params["name"] = .string(name) }
+            try Output.mutation(try await JobProgress.submit(client, "volume.manage", params, wait: waiting.wait, json: global.json), json: global.json)
+        }
+    }
+
+    struct Unmanage: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Release a volume's image: it stays in the pool, volumed forgets it.")
+        @OptionGroup var global: GlobalOptions
+        @OptionGroup var waiting: WaitOptions
+        @Argument(help: "The volume's id.") var volume: String
+
+        func run() async throws {
+            let client = try global.connect()
+            try Output.mutation(try await JobProgress.submit(client, "volume.unmanage", ["volume_id": .string(volume)], wait: waiting.wait, json: global.json), json: global.json)
         }
     }
 

@@ -14,7 +14,10 @@ struct Volumectl: AsyncParsableCommand {
             4 permission denied, 5 cluster unavailable, 64 usage error, 69 volumed not reachable, 70 internal error.
             """,
         version: "0.1.0",
-        subcommands: [VolumeCommand.self, SnapshotCommand.self, JobCommand.self, StatusCommand.self])
+        subcommands: [
+            VolumeCommand.self, SnapshotCommand.self, ImageCommand.self, JobCommand.self, StatusCommand.self,
+            CapacityCommand.self, ReconcileCommand.self,
+        ])
 }
 
 /// Options every command takes.

@@ -18,7 +18,12 @@ public final class DaemonProcess: @unchecked Sendable {
     ///   - extraConfig: lines appended to the `[rbd]` section.
     ///   - pool: an existing pool, or nil for a fresh one.
     ///   - defaultExtra: lines appended to the `[DEFAULT]` section.
-    public init(extraConfig: String = "", defaultExtra: String = "", pool: String? = nil, user: String = "admin") throws {
+    ///   - imagePool: the image store's pool (default: the volume pool, so tests stay apart).
+    ///   - vmsPool: `images_rbd_pool` (default: none).
+    public init(
+        extraConfig: String = "", defaultExtra: String = "", pool: String? = nil, user: String = "admin",
+        imagePool: String? = nil, vmsPool: String? = nil
+    ) throws {
         cluster = try TestCluster.require()
         self.pool = try pool ?? cluster.makePool("d")
         directory = "/tmp/vd-\(UUID().uuidString.prefix(8))"
@@ -38,6 +43,10 @@ public final class DaemonProcess: @unchecked Sendable {
             rados_connect_timeout = 10
             rados_connection_interval = 1
             \(extraConfig)
+            [images]
+            rbd_store_pool = \(imagePool ?? self.pool)
+            [libvirt]
+            images_rbd_pool = \(vmsPool ?? "")
             """
         try config.write(toFile: configPath, atomically: true, encoding: .utf8)
     }

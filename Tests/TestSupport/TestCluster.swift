@@ -87,15 +87,18 @@ public struct TestCluster: Sendable {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
+        // stdout alone is the answer (JSON); stderr (admin socket chatter) only explains a failure.
         let output = Pipe()
+        let errors = Pipe()
         process.standardOutput = output
-        process.standardError = output
+        process.standardError = errors
         try process.run()
         let data = output.fileHandleForReading.readDataToEndOfFile()
+        let errorData = errors.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         let text = String(decoding: data, as: UTF8.self)
         guard process.terminationStatus == 0 else {
-            throw CommandFailed(command: ([executable] + arguments).joined(separator: " "), output: text)
+            throw CommandFailed(command: ([executable] + arguments).joined(separator: " "), output: text + String(decoding: errorData, as: UTF8.self))
         }
         return text
     }

@@ -17,6 +17,7 @@ struct CreateSnapshot: Operation {
                 try session.pool(volume.pool).withImage(volume.rbdImage) { image in
                     if try !image.snapshotExists(name) { try image.createSnapshot(name) }
                     if try !image.isProtected(name) { try image.protectSnapshot(name) }
+                    if !snapshot.name.isEmpty { try image.setMetadata(RBDNames.snapshotNameKey(snapshotID), snapshot.name) }
                 }
             }
         }

@@ -14,23 +14,52 @@ struct CreateVolume: Operation {
         let size = UInt64(volume.sizeGB) << 30
         let order = context.settings.imageOrder
         let (pool, image) = (volume.pool, volume.rbdImage)
+        let features = volume.multiattach ? IOContext.multiattachFeatures : IOContext.defaultFeatures
+        let name = volume.name
+        /// Tags the new image so the cluster alone can tell whose it is (`volumed rebuild-state`).
+        @Sendable func tag(_ opened: borrowing Image) throws {
+            try opened.setMetadata(RBDNames.volumeIDKey, volumeID)
+            if !name.isEmpty { try opened.setMetadata(RBDNames.nameKey, name) }
+        }
 
         guard mode != .blank else {
             try await context.step(0, "create image \(pool)/\(image)", checkpoint: false) {
                 try await context.rbd { session in
                     let io = try session.pool(pool)
-                    do { try io.createImage(name: image, size: size, order: order) } catch let error as RBDError where error.code == .alreadyExists {}
-                    try io.withImage(image) { try $0.setMetadata(RBDNames.volumeIDKey, volumeID) }
+                    do {
+                        try io.createImage(name: image, size: size, order: order, features: features)
+                    } catch let error as RBDError where error.code == .alreadyExists {}
+                    try io.withImage(image) { try tag($0) }
                 }
             }
             return Self.markAvailable(volumeID)
         }
 
-        guard let parentID = volume.parentVolumeID, let parentSnapshot = volume.parentSnapshot else {
+        guard let parentSnapshot = volume.parentSnapshot,
+              let parent = try await context.store.read({ tx in try Self.parentImage(tx, volume) }) else {
             throw EngineError.internalError("volume \(volumeID) has no clone source recorded")
         }
-        let parent = try await context.store.read { try $0.requireVolume(parentID) }
         let fromVolume = volume.sourceKind == "volume"
+        var mode = self.mode
+        if volume.parentImageID != nil, mode == .clone || mode == .cloneAndFlatten, context.job.step <= 1 {
+            // Glance's rule: only a protected snapshot of a raw image in this cluster is cloneable.
+            let cloneable = (try? await context.rbd { session in
+                try session.pool(parent.pool).withImage(parent.rbdImage) { try $0.isProtected(parentSnapshot) }
+            }) ?? false
+            if !cloneable {
+                mode = .copy
+                // Recorded, so that a resumed job goes on copying rather than cloning over a partial copy.
+                let jobID = context.jobID
+                try await context.store.write { tx in
+                    guard var row = try tx.job(jobID) else { return }
+                    var params = try JobParams.decode(row.params)
+                    params.mode = .copy
+                    row.params = params.encoded()
+                    try tx.update(row)
+                }
+                context.note("full copy: \(parent.pool)/\(parent.rbdImage)@\(parentSnapshot) cannot be cloned (missing or not protected)")
+            }
+        }
 
         try await context.step(0, "snapshot source \(parent.pool)/\(parent.rbdImage)@\(parentSnapshot)") {
             guard fromVolume else { return }
@@ -49,24 +78,25 @@ struct CreateVolume: Operation {
                     let io = try session.pool(pool)
                     // A copy cannot resume: an image without our tag is a partial copy from a crash.
                     var exists = true
-                    var tag: String?
+                    var owner: String?
                     do {
-                        tag = try io.withImage(image) { try $0.metadata(RBDNames.volumeIDKey) }
+                        owner = try io.withImage(image) { try $0.metadata(RBDNames.volumeIDKey) }
                     } catch let error as RBDError where error.code == .notFound {
                         exists = false
                     }
-                    if tag == volumeID { return }
+                    // The tag is set after the resize: a tagged image is a finished copy.
+                    if owner == volumeID { return }
                     if exists { try io.removeImage(name: image) }
                     try session.pool(parent.pool).withImage(parent.rbdImage, snapshot: parentSnapshot, readOnly: true) { source in
                         try source.copy(to: io, name: image, order: order, progress: progress)
                     }
                     try io.withImage(image) { copy in
                         if try copy.size() < size { try copy.resize(to: size) }
-                        try copy.setMetadata(RBDNames.volumeIDKey, volumeID)
+                        try tag(copy)
                     }
                 }
             }
-            return Self.detachAndMarkAvailable(volumeID, parentID: parentID)
+            return Self.detachAndMarkAvailable(volumeID, parentID: volume.parentVolumeID)
         }
 
         try await context.step(1, "clone \(parent.rbdImage)@\(parentSnapshot) to \(image)", checkpoint: mode == .cloneAndFlatten) {
@@ -74,10 +104,20 @@ struct CreateVolume: Operation {
                 let parentIO = try session.pool(parent.pool)
                 let io = try session.pool(pool)
                 do {
-                    try parentIO.clone(parent: parent.rbdImage, snapshot: parentSnapshot, into: io, child: image, order: order)
+                    do {
+                        try parentIO.clone(
+                            parent: parent.rbdImage, snapshot: parentSnapshot, into: io, child: image, order: order, features: features)
+                    } catch let error as RBDError where error.code == .invalidArgument {
+                        // librbd refuses objects smaller than the parent's (an image store with
+                        // bigger chunks): clone with the parent's object size.
+                        let parentOrder = try parentIO.withImage(parent.rbdImage, readOnly: true) { try $0.order() }
+                        guard parentOrder > order else { throw error }
+                        try parentIO.clone(
+                            parent: parent.rbdImage, snapshot: parentSnapshot, into: io, child: image, order: parentOrder, features: features)
+                    }
                 } catch let error as RBDError where error.code == .alreadyExists {}
                 try io.withImage(image) { clone in
-                    try clone.setMetadata(RBDNames.volumeIDKey, volumeID)
+                    try tag(clone)
                     if try clone.size() < size { try clone.resize(to: size) }
                 }
             }
@@ -92,7 +132,20 @@ struct CreateVolume: Operation {
                 }
             }
         }
-        return Self.detachAndMarkAvailable(volumeID, parentID: parentID)
+        return Self.detachAndMarkAvailable(volumeID, parentID: volume.parentVolumeID)
+    }
+
+    /// Where the clone source lives: a volume's image or an image-store image.
+    static func parentImage(_ tx: StoreTransaction, _ volume: VolumeRecord) throws -> (pool: String, rbdImage: String)? {
+        if let id = volume.parentVolumeID {
+            let parent = try tx.requireVolume(id)
+            return (parent.pool, parent.rbdImage)
+        }
+        if let id = volume.parentImageID {
+            let parent = try tx.requireImage(id)
+            return (parent.pool, parent.rbdImage)
+        }
+        return nil
     }
 
     func rollback(_ context: JobContext, error: EngineError) async -> Completion {
@@ -120,6 +173,7 @@ struct CreateVolume: Operation {
             volume.purged = true
             let parent = volume.parentVolumeID
             volume.parentVolumeID = nil
+            volume.parentImageID = nil
             volume.parentSnapshot = nil
             try tx.update(volume)
             return try parent.flatMap { try JobQueue.queuePurge(tx, volumeID: $0) }.map { [$0] } ?? []
@@ -137,15 +191,16 @@ struct CreateVolume: Operation {
 
     /// The new image no longer depends on its source: forget the link and let the source's
     /// clone snapshot go.
-    static func detachAndMarkAvailable(_ volumeID: String, parentID: String) -> Completion {
+    static func detachAndMarkAvailable(_ volumeID: String, parentID: String?) -> Completion {
         { tx in
             var volume = try tx.requireVolume(volumeID)
             if volume.status == "creating" { volume.status = "available" }
             volume.parentVolumeID = nil
+            volume.parentImageID = nil
             volume.parentSnapshot = nil
             volume.cloneDepth = 0
             try tx.update(volume)
-            return try JobQueue.queuePurge(tx, volumeID: parentID).map { [$0] } ?? []
+            return try parentID.flatMap { try JobQueue.queuePurge(tx, volumeID: $0) }.map { [$0] } ?? []
         }
     }
 }

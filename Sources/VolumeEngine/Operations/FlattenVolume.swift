@@ -9,7 +9,7 @@ struct FlattenVolume: Operation {
     func run(_ context: JobContext) async throws -> Completion {
         let volumeID = self.volumeID
         let volume = try await context.store.read { try $0.requireVolume(volumeID) }
-        guard let parentID = volume.parentVolumeID else {
+        guard volume.parentVolumeID != nil || volume.parentImageID != nil else {
             context.note("already flat")
             return { _ in [] }
         }
@@ -21,7 +21,7 @@ struct FlattenVolume: Operation {
                 }
             }
         }
-        return Self.detach(volumeID, parentID: parentID)
+        return Self.detach(volumeID, parentID: volume.parentVolumeID)
     }
 
     func rollback(_ context: JobContext, error: EngineError) async -> Completion {
@@ -29,15 +29,16 @@ struct FlattenVolume: Operation {
     }
 
     /// Records that `volumeID` is flat: its clone descendants are now shallower by its old depth.
-    static func detach(_ volumeID: String, parentID: String) -> Completion {
+    static func detach(_ volumeID: String, parentID: String?) -> Completion {
         { tx in
             var volume = try tx.requireVolume(volumeID)
             try tx.shiftCloneDepth(ofDescendantsOf: volumeID, by: -volume.cloneDepth)
             volume.parentVolumeID = nil
+            volume.parentImageID = nil
             volume.parentSnapshot = nil
             volume.cloneDepth = 0
             try tx.update(volume)
-            return try JobQueue.queuePurge(tx, volumeID: parentID).map { [$0] } ?? []
+            return try parentID.flatMap { try JobQueue.queuePurge(tx, volumeID: $0) }.map { [$0] } ?? []
         }
     }
 }

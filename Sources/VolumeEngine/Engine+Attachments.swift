@@ -1,0 +1,98 @@
+import Foundation
+import RBD
+import VolumeStore
+
+/// What a hypervisor needs to open a volume over librbd (Cinder's initialize_connection).
+public struct ConnectionDetails: Sendable, Equatable {
+    public var name: String
+    public var hosts: [String]
+    public var ports: [String]
+    public var clusterName: String
+    public var authEnabled: Bool
+    public var authUsername: String
+    public var secretUUID: String?
+    public var volumeID: String
+}
+
+/// Attachments: Cinder's initialize_connection / terminate_connection. They change only the
+/// database (no cluster state), so they answer at once, without a job.
+extension Engine {
+    public func attachVolume(id: String, host: String, connector: String) async throws -> (AttachmentRecord, ConnectionDetails) {
+        // Ask the cluster first: a failure here must not leave an attachment recorded.
+        let settings = self.settings
+        let (monitors, auth) = try await cluster.run { session in
+            (try ClusterFacts.monitors(session), try session.configValue("auth_client_required"))
+        }
+        let attachment = try await store.write { tx -> (AttachmentRecord, VolumeRecord) in
+            guard var volume = try tx.volume(id), volume.status != "deleted" else { throw EngineError.notFound("volume \(id) not found") }
+            guard volume.status == "available" else { throw EngineError.conflict("volume \(id) is \(volume.status), not available") }
+            if volume.attachCount > 0 && !volume.multiattach {
+                let other = try tx.attachments(volumeID: id).first?.host ?? "another host"
+                throw EngineError.inUse("volume \(id) is already attached to \(other) and was not created multiattach")
+            }
+            let attachment = AttachmentRecord(id: newID(), volumeID: id, host: host, connector: connector)
+            try tx.insert(attachment)
+            volume.attachCount += 1
+            try tx.update(volume)
+            return (attachment, volume)
+        }
+        let volume = attachment.1
+        logger.info("attached to \(host)", metadata: ["volume_id": "\(id)", "attachment_id": "\(attachment.0.id)"])
+        let details = ConnectionDetails(
+            name: "\(volume.pool)/\(volume.rbdImage)", hosts: monitors.map(\.host), ports: monitors.map { String($0.port) },
+            clusterName: settings.clusterName, authEnabled: auth.contains("cephx"), authUsername: settings.rbdUser,
+            secretUUID: settings.secretUUID, volumeID: id)
+        return (attachment.0, details)
+    }
+
+    public func detachVolume(id: String, attachmentID: String) async throws -> VolumeRecord {
+        let volume = try await store.write { tx -> VolumeRecord in
+            guard var volume = try tx.volume(id), volume.status != "deleted" else { throw EngineError.notFound("volume \(id) not found") }
+            guard let attachment = try tx.attachment(attachmentID), attachment.volumeID == id else {
+                throw EngineError.notFound("attachment \(attachmentID) of volume \(id) not found")
+            }
+            try tx.delete(attachment)
+            volume.attachCount = max(0, volume.attachCount - 1)
+            try tx.update(volume)
+            return volume
+        }
+        logger.info("detached", metadata: ["volume_id": "\(id)", "attachment_id": "\(attachmentID)"])
+        return volume
+    }
+}
+
+/// One pool's capacity, with Cinder's quota-aware formula.
+public struct PoolCapacity: Sendable, Equatable {
+    public var pool: String
+    public var totalBytes: Int64
+    public var freeBytes: Int64
+    public var usedBytes: Int64
+    /// What the database promised: volume sizes (and image sizes in the image pool).
+    public var provisionedBytes: Int64
+    public var quotaBytes: Int64?
+    /// provisioned ÷ total.
+    public var overSubscriptionRatio: Double
+}
+
+extension Engine {
+    /// Capacity of every pool volumed uses. Cinder's formula: used = `stored`; with a quota,
+    /// total = quota and free = max(min(quota − used, max_avail), 0); without, free = max_avail;
+    /// total is dynamic (free + used). Provisioned comes from the database, never from opening images.
+    public func capacity() async throws -> [PoolCapacity] {
+        let settings = self.settings
+        let pools = settings.volumePools + [settings.imagePool].filter { !settings.volumePools.contains($0) }
+        let usage = try await cluster.run { session in try ClusterFacts.usage(session, pools: pools) }
+        let (provisioned, images) = try await store.read { tx in (try tx.provisionedGB(), try tx.imageBytes()) }
+        return pools.compactMap { pool -> PoolCapacity? in
+            guard let use = usage[pool] else { return nil }
+            let used = use.stored
+            let free = use.quota > 0 ? max(min(use.quota - used, use.maxAvailable), 0) : use.maxAvailable
+            let total = use.quota > 0 ? use.quota : free + used
+            let promised = Int64(provisioned[pool] ?? 0) << 30 + (images[pool] ?? 0)
+            return PoolCapacity(
+                pool: pool, totalBytes: total, freeBytes: free, usedBytes: used, provisionedBytes: promised,
+                quotaBytes: use.quota > 0 ? use.quota : nil,
+                overSubscriptionRatio: total > 0 ? (Double(promised) / Double(total) * 1000).rounded() / 1000 : 0)
+        }
+    }
+}
