@@ -4,14 +4,16 @@ import NIOCore
 import NIOFoundationCompat
 import NIOPosix
 import ServiceLifecycle
+import Synchronization
 import VolumeProtocol
 
 /// The Unix stream socket clients talk to: newline-delimited JSON-RPC, one request per line.
 ///
 /// Requests on one connection run concurrently (replies carry their id), up to
 /// `maximumInFlight` at a time; a line longer than `maximumLineLength` gets an error reply and
-/// the connection goes on. On graceful shutdown the listener closes first and in-flight
-/// requests still get their replies.
+/// the connection goes on. On graceful shutdown the listener closes first, every connection
+/// stops reading (idle ones close at once), and in-flight requests get up to
+/// `shutdownGrace` to send their replies before their connections close.
 public final class SocketServer: Service, Sendable {
     public enum Listener: Sendable {
         /// Bind this path (an existing socket file is replaced).
@@ -22,11 +24,14 @@ public final class SocketServer: Service, Sendable {
 
     public static let maximumLineLength = 1 << 20
     static let maximumInFlight = 64
+    static let shutdownGrace = TimeAmount.seconds(5)
 
     let listener: Listener
     let dispatcher: Dispatcher
     let logger: Logger
     let ready: @Sendable () -> Void
+    /// Open connections, so that a shutdown can close them (an idle client must not keep the daemon up).
+    private let connections = Mutex<[ObjectIdentifier: any Channel]>([:])
 
     public init(listener: Listener, dispatcher: Dispatcher, logger: Logger, ready: @escaping @Sendable () -> Void = {}) {
         self.listener = listener
@@ -68,10 +73,17 @@ public final class SocketServer: Service, Sendable {
             }
         } onGracefulShutdown: {
             serverChannel.close(promise: nil)
+            for channel in self.connections.withLock({ Array($0.values) }) {
+                channel.close(mode: .input, promise: nil)
+                channel.eventLoop.scheduleTask(in: Self.shutdownGrace) { channel.close(promise: nil) }
+            }
         }
     }
 
     private func serve(_ connection: NIOAsyncChannel<Frame, ByteBuffer>) async {
+        let key = ObjectIdentifier(connection.channel)
+        connections.withLock { $0[key] = connection.channel }
+        defer { _ = connections.withLock { $0.removeValue(forKey: key) } }
         let peer = await PeerCredentials.of(connection.channel)
         do {
             try await connection.executeThenClose { inbound, outbound in

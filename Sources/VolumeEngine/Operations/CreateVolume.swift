@@ -17,7 +17,14 @@ struct CreateVolume: Operation {
         let features = volume.multiattach ? IOContext.multiattachFeatures : IOContext.defaultFeatures
         let name = volume.name
         /// Tags the new image so the cluster alone can tell whose it is (`volumed rebuild-state`).
-        @Sendable func tag(_ opened: borrowing Image) throws {
+        @Sendable func tag(_ opened: borrowing Image, inherited: Bool) throws {
+            // librbd copies the parent's metadata into a clone or a copy: drop the parent's
+            // volumed tags (its id, name, snapshot names) before writing this volume's own.
+            if inherited {
+                for key in try opened.metadata(prefix: RBDNames.tagPrefix).keys where key != RBDNames.volumeIDKey {
+                    try opened.removeMetadata(key)
+                }
+            }
             try opened.setMetadata(RBDNames.volumeIDKey, volumeID)
             if !name.isEmpty { try opened.setMetadata(RBDNames.nameKey, name) }
         }
@@ -29,7 +36,7 @@ struct CreateVolume: Operation {
                     do {
                         try io.createImage(name: image, size: size, order: order, features: features)
                     } catch let error as RBDError where error.code == .alreadyExists {}
-                    try io.withImage(image) { try tag($0) }
+                    try io.withImage(image) { try tag($0, inherited: false) }
                 }
             }
             return Self.markAvailable(volumeID)
@@ -92,7 +99,7 @@ struct CreateVolume: Operation {
                     }
                     try io.withImage(image) { copy in
                         if try copy.size() < size { try copy.resize(to: size) }
-                        try tag(copy)
+                        try tag(copy, inherited: true)
                     }
                 }
             }
@@ -117,7 +124,7 @@ struct CreateVolume: Operation {
                     }
                 } catch let error as RBDError where error.code == .alreadyExists {}
                 try io.withImage(image) { clone in
-                    try tag(clone)
+                    try tag(clone, inherited: true)
                     if try clone.size() < size { try clone.resize(to: size) }
                 }
             }

@@ -24,7 +24,8 @@ struct ManageVolume: Operation {
                 let io = try session.pool(pool)
                 // After a crash the rename may already have happened.
                 let current = (try? io.withImage(target) { try $0.metadata(RBDNames.volumeIDKey) }) == volumeID ? target : source
-                let found = try io.withImage(current) { image -> Found in
+                // Read-only: a read-write open would add this daemon's own watch.
+                let found = try io.withImage(current, readOnly: true) { image -> Found in
                     if current == source {
                         let watchers = try image.watchers()
                         guard watchers.isEmpty else {
