@@ -45,7 +45,7 @@ import VolumeProtocol
             ("volume.create", .object(["size_gb": .string("ten")]), "size_gb must be a number"),
             ("volume.create", .object(["size_gb": .int(0)]), "size_gb must be between"),
             ("volume.create", .object(["size_gb": .int(1), "colour": .string("red")]), "unknown parameter 'colour'"),
-            ("volume.create", .object(["size_gb": .int(1), "source": .object([:])]), "exactly one of volume_id and snapshot_id"),
+            ("volume.create", .object(["size_gb": .int(1), "source": .object([:])]), "exactly one of volume_id, snapshot_id and image_id"),
             ("volume.get", .object(["volume_id": .string("../../etc/passwd")]), "volume_id must be a lowercase UUID"),
             ("volume.delete", .object(["volume_id": .string("volume@snap")]), "volume_id must be a lowercase UUID"),
             ("snapshot.create", .object(["volume_id": .int(3)]), "volume_id must be a string"),
@@ -79,15 +79,28 @@ import VolumeProtocol
         let shrink = try await client.call("volume.extend", .object(["volume_id": .string(id), "size_gb": .int(1)]))
         #expect(shrink.error?.code == -32602)
         #expect(try await client.call("volume.get", .object(["volume_id": .string(id)]), as: Volume.self).sizeGB == 2)
-        let extend = try await client.call("volume.extend", .object(["volume_id": .string(id), "size_gb": .int(3)]), as: MutationResult.self)
-        let conflict = try await client.call("volume.delete", .object(["volume_id": .string(id)]))
-        #expect(conflict.error?.kind == .conflict)
-        let waited = try await client.call("job.wait", .object(["job_id": .string(extend.job.id)]), as: Job.self)
+        // Two changes sent together: whichever is admitted second finds the volume busy.
+        let extendLine = #"{"jsonrpc":"2.0","id":101,"method":"volume.extend","params":{"volume_id":"\#(id)","size_gb":3}}"#
+        let deleteLine = #"{"jsonrpc":"2.0","id":102,"method":"volume.delete","params":{"volume_id":"\#(id)"}}"#
+        try await client.sendRaw(Data((extendLine + "\n" + deleteLine + "\n").utf8))
+        let replies = [
+            try JSONDecoder.volumed().decode(RPCResponse.self, from: try await client.readLine()),
+            try JSONDecoder.volumed().decode(RPCResponse.self, from: try await client.readLine()),
+        ]
+        let refused = replies.filter { $0.error != nil }
+        #expect(refused.count == 1)
+        #expect(refused.first?.error?.kind == .conflict)
+        let accepted = try #require(replies.first { $0.error == nil }?.result)
+        let admitted = try JSONDecoder.volumed().decode(MutationResult.self, from: JSONEncoder.volumed().encode(accepted))
+        let waited = try await client.call("job.wait", .object(["job_id": .string(admitted.job.id)]), as: Job.self)
         #expect(waited.state == "succeeded")
+        let extend = admitted
         let finished = try await client.call("job.cancel", .object(["job_id": .string(extend.job.id)]))
         #expect(finished.error?.kind == .conflict)
-        let deleted = try await client.call("volume.delete", .object(["volume_id": .string(id), "wait": .bool(true)]), as: MutationResult.self)
-        #expect(deleted.volume?.status == "deleted")
+        if extend.job.kind == "volume.extend" {
+            let deleted = try await client.call("volume.delete", .object(["volume_id": .string(id), "wait": .bool(true)]), as: MutationResult.self)
+            #expect(deleted.volume?.status == "deleted")
+        }
         #expect(try await client.call("volume.get", .object(["volume_id": .string(id)])).error?.kind == .notFound)
     }
 

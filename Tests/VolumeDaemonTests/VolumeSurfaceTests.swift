@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import TestSupport
 import Testing
 import VolumeClient
@@ -171,13 +172,21 @@ import VolumeProtocol
         // While a client has it open (a watcher), it is in use and stays as it was.
         let admin = daemon.cluster.adminCluster
         let pool = daemon.pool
+        let release = Atomic<Bool>(false)
+        let opened = Atomic<Bool>(false)
         let holder = Task {
-            try await admin.run { session in try session.pool(pool).withImage("legacy-disk") { _ in sleep(3) } }
+            try await admin.run { session in
+                try session.pool(pool).withImage("legacy-disk") { _ in
+                    opened.store(true, ordering: .sequentiallyConsistent)
+                    for _ in 0..<600 where !release.load(ordering: .sequentiallyConsistent) { usleep(50_000) }
+                }
+            }
         }
-        try await Task.sleep(for: .milliseconds(500))
+        while !opened.load(ordering: .sequentiallyConsistent) { try await Task.sleep(for: .milliseconds(20)) }
         let busy = try await client.call("volume.manage", .object(["rbd_image": .string("legacy-disk"), "wait": .bool(true)]))
-        #expect(busy.error?.kind == .inUse)
+        release.store(true, ordering: .sequentiallyConsistent)
         try await holder.value
+        #expect(busy.error?.kind == .inUse)
         #expect(try await daemon.cluster.contents(of: daemon.pool).images == ["legacy-disk"])
         #expect(try await client.call("volume.list", as: [Volume].self).isEmpty)
 
