@@ -67,7 +67,8 @@ final class ClusterLease: Sendable {
     }
 
     /// Returns once this daemon holds the lock; checks again every second while another holds it.
-    func acquire() async throws {
+    /// `prepare` runs once the lock is taken and before the daemon says it is active.
+    func acquire(prepare: () async -> Void = {}) async throws {
         let retry = min(Duration.seconds(1), lease / 3)
         while true {
             try Task.checkCancellation()
@@ -78,6 +79,7 @@ final class ClusterLease: Sendable {
                     // Ours already (same client and cookie): an earlier attempt got through.
                 }
                 if let me = cluster.clientName { await onAcquired(me) }
+                await prepare()
                 set(.held)
                 logger.notice("holding the cluster lock \(pool)/\(Self.object) (lease \(lease)): this daemon runs jobs")
                 return

@@ -305,7 +305,7 @@ public struct Dispatcher: Sendable {
         let config = configuration()
         let line = await statusLine()
         var status = ServiceStatus(
-            version: version, state: line.hasPrefix("ready") ? "ok" : line.hasPrefix("standby") ? "standby" : "degraded", clusterFSID: engine.cluster.fsid,
+            version: version, state: Self.state(ofStatusLine: line), clusterFSID: engine.cluster.fsid,
             clusterConnected: connected, pool: engine.settings.pool, workers: engine.settings.workers,
             jobsRunning: running, jobsQueued: queued, volumes: volumes,
             uptimeSeconds: Double(startedAt.duration(to: .now).components.seconds), statusLine: line,
@@ -315,6 +315,14 @@ public struct Dispatcher: Sendable {
                 rbdConcurrentFlattenOperations: config.rbdConcurrentFlattenOperations, logLevel: config.logLevel.rawValue))
         status.capacity = capacity()?.map(VolumeProtocol.PoolCapacity.init)
         return status
+    }
+
+    /// `ok`, `standby`, `starting` or `degraded`, from the STATUS line's first word.
+    static func state(ofStatusLine line: String) -> String {
+        if line.hasPrefix("ready") { return "ok" }
+        if line.hasPrefix("standby") { return "standby" }
+        if line.hasPrefix("starting") { return "starting" }
+        return "degraded"
     }
 
     private func encode<T: Encodable>(_ value: T) -> Data {

@@ -12,12 +12,12 @@ struct EngineService: Service {
 
     func run() async throws {
         do {
-            try await cancelWhenGracefulShutdown { try await lease.acquire() }
+            // A new or lost database is rebuilt before this daemon says it is active.
+            try await cancelWhenGracefulShutdown { try await lease.acquire(prepare: { await rebuildIfEmpty() }) }
         } catch is CancellationError {
             return
         }
         if Task.isShuttingDownGracefully { return await lease.release() }
-        await rebuildIfEmpty()
         do {
             try await withGracefulShutdownHandler {
                 try await withThrowingTaskGroup(of: Void.self) { group in

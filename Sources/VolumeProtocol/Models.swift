@@ -256,7 +256,7 @@ public struct MutationResult: Sendable, Codable, Equatable {
 
 public struct ServiceStatus: Sendable, Codable, Equatable {
     public var version: String
-    /// `ok`, `degraded` (cluster unreachable) or `starting`.
+    /// `ok`, `degraded` (cluster unreachable), `starting` (taking the cluster lock) or `standby`.
     public var state: String
     public var clusterFSID: String?
     public var clusterConnected: Bool

@@ -70,8 +70,10 @@ public final class DaemonProcess: @unchecked Sendable {
         self.process = process
         let deadline = ContinuousClock.now + .seconds(30)
         while ContinuousClock.now < deadline {
+            // Up and past "starting" (the cluster lock taken, or standby behind another daemon).
             if let client = try? VolumeClient(socketPath: socketPath),
-               (try? await client.call("service.status")) != nil { return }
+               let reply = try? await client.call("service.status"),
+               case .object(let status)? = reply.result, status["state"] != .string("starting") { return }
             guard process.isRunning else { break }
             try await Task.sleep(for: .milliseconds(20))
         }
