@@ -223,7 +223,7 @@ public struct Dispatcher: Sendable {
             try p.allowOnly(["volume_id", "limit"])
             let volumeID = try p.id("volume_id")
             let limit = try p.int("limit", in: 1...10_000) ?? 100
-            return try await engine.store.read { try $0.recentJobs(volumeID: volumeID, limit: limit) }.map(Job.init)
+            return try await engine.store.read { try $0.recentJobs(volumeID: volumeID, limit: limit) }.map { Job(engine.presented($0)) }
         case .jobCancel:
             try p.allowOnly(["job_id"])
             return Job(try await engine.cancel(jobID: try p.requiredID("job_id")))
@@ -282,7 +282,7 @@ public struct Dispatcher: Sendable {
         guard let job = try await engine.store.read({ try $0.job(id) }) else {
             throw RPCError.domain(.notFound, "job \(id) not found")
         }
-        return job
+        return engine.presented(job)
     }
 
     /// The answer to a mutating call, after the job ends when `wait` is set.

@@ -295,7 +295,7 @@ extension Engine {
     }
 
     private func admit(_ body: @escaping @Sendable (StoreTransaction) throws -> Accepted) async throws -> Accepted {
-        let accepted = try await store.write(body)
+        let accepted = try await store.write(.full, body)
         await accept(accepted)
         return accepted
     }

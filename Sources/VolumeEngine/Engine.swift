@@ -139,16 +139,14 @@ public final class Engine: Sendable {
 
     private func execute(_ entry: Scheduler.Entry) async {
         let jobID = entry.jobID
-        let job: JobRecord
+        var job: JobRecord
         do {
-            guard let row = try await store.write({ tx -> JobRecord? in
-                guard var job = try tx.job(jobID), !job.isFinal else { return nil }
-                job.state = "running"
-                job.startedAt = job.startedAt ?? Date()
-                try tx.update(job)
-                return job
-            }) else { return }
+            // No commit to say it started: the first checkpoint does, and until then `presented`
+            // shows it running from memory. A crash re-queues it either way.
+            guard let row = try await store.read({ tx in try tx.job(jobID) }), !row.isFinal else { return }
             job = row
+            job.state = "running"
+            job.startedAt = job.startedAt ?? Date()
         } catch {
             logger.error("cannot start job \(jobID): \(error)", metadata: ["job_id": "\(jobID)"])
             return
@@ -190,10 +188,14 @@ public final class Engine: Sendable {
         let jobID = context.jobID
         let note = context.job.note
         do {
-            let (final, followUps) = try await store.write { tx -> (JobRecord, [JobRecord]) in
+            // A success may be redone after a power loss (idempotent steps); a failure or a
+            // cancel is a promise to the client that nothing more happens: on disk first.
+            let startedAt = context.job.startedAt
+            let (final, followUps) = try await store.write(state == "succeeded" ? .relaxed : .full) { tx -> (JobRecord, [JobRecord]) in
                 let followUps = try completion(tx)
                 guard var job = try tx.job(jobID) else { throw EngineError.internalError("job \(jobID) vanished") }
                 job.state = state
+                job.startedAt = job.startedAt ?? startedAt
                 job.finishedAt = Date()
                 job.note = note ?? job.note
                 if state == "succeeded" { job.progress = 1 }
@@ -289,6 +291,17 @@ public final class Engine: Sendable {
     }
 
     // MARK: waiting and cancelling
+
+    /// A job row as clients should see it: `running` (with its start) while a worker has it,
+    /// even before its first checkpoint is written.
+    public func presented(_ job: JobRecord) -> JobRecord {
+        guard !job.isFinal, let live = running.withLock({ $0[job.id] }) else { return job }
+        var shown = job
+        shown.state = "running"
+        shown.startedAt = job.startedAt ?? live.job.startedAt
+        shown.progress = max(job.progress, live.job.progress)
+        return shown
+    }
 
     /// Returns the job once its row is final (at once if it already is).
     public func wait(jobID: String) async throws -> JobRecord {

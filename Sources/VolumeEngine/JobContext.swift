@@ -65,7 +65,7 @@ final class JobContext: Sendable {
         try checkInterruption()
         logger.debug("step \(index): \(name)")
         try await body()
-        if checkpoint { try await store.write { [jobID] tx in try Self.advance(tx, jobID, to: index + 1) } }
+        if checkpoint { try await store.write(.relaxed) { [jobID] tx in try Self.advance(tx, jobID, to: index + 1) } }
         state.withLock { $0.job.step = index + 1 }
         activity.touch()
     }
@@ -75,7 +75,7 @@ final class JobContext: Sendable {
         guard job.step <= index else { return }
         try checkInterruption()
         logger.debug("step \(index): \(name)")
-        try await store.write { [jobID] tx in
+        try await store.write(.relaxed) { [jobID] tx in
             try body(tx)
             try Self.advance(tx, jobID, to: index + 1)
         }
@@ -93,7 +93,7 @@ final class JobContext: Sendable {
         try checkInterruption()
         logger.debug("step \(index): \(name)")
         let result = try await body()
-        try await store.write { [jobID] tx in
+        try await store.write(.relaxed) { [jobID] tx in
             try record(tx, result)
             try Self.advance(tx, jobID, to: index + 1)
         }
@@ -101,9 +101,13 @@ final class JobContext: Sendable {
         activity.touch()
     }
 
+    /// Records a finished step; the row also says `running` from now on (the job's start is not
+    /// a commit of its own: until its first checkpoint the engine knows it is running).
     private static func advance(_ tx: StoreTransaction, _ jobID: String, to step: Int) throws {
         guard var row = try tx.job(jobID) else { return }
         row.step = step
+        row.state = "running"
+        row.startedAt = row.startedAt ?? Date()
         try tx.update(row)
     }
 
@@ -159,8 +163,10 @@ final class JobContext: Sendable {
             let jobID = self.jobID
             let store = self.store
             Task {
-                try? await store.write { tx in
+                try? await store.write(.relaxed) { tx in
                     guard var row = try tx.job(jobID), !row.isFinal else { return }
+                    row.state = "running"
+                    row.startedAt = row.startedAt ?? Date()
                     row.progress = max(row.progress, progress)
                     try tx.update(row)
                 }

@@ -25,9 +25,36 @@ public final class Store: Sendable {
         self.path = path
     }
 
+    /// How hard a commit insists on reaching the disk.
+    public enum Durability: Sendable {
+        /// fsync'd before the call returns: survives a power loss (a promise made to a client).
+        case full
+        /// Survives a crash of the daemon but maybe not a power loss (SQLite's WAL `NORMAL`): for
+        /// records a lost power can only make volumed redo, such as a job's checkpoints and
+        /// successful end (its steps are idempotent and a job found unfinished runs again).
+        case relaxed
+    }
+
     /// Runs `body` in one write transaction.
-    public func write<T: Sendable>(_ body: @escaping @Sendable (StoreTransaction) throws -> T) async throws -> T {
-        try await writer.write { db in try body(StoreTransaction(db: db)) }
+    public func write<T: Sendable>(
+        _ durability: Durability = .full, _ body: @escaping @Sendable (StoreTransaction) throws -> T
+    ) async throws -> T {
+        switch durability {
+        case .full:
+            return try await writer.write { db in try body(StoreTransaction(db: db)) }
+        case .relaxed:
+            return try await writer.writeWithoutTransaction { db in
+                try db.execute(sql: "PRAGMA synchronous = NORMAL")
+                defer { try? db.execute(sql: "PRAGMA synchronous = FULL") }
+                var result: T?
+                try db.inTransaction {
+                    result = try body(StoreTransaction(db: db))
+                    return .commit
+                }
+                guard let result else { throw DatabaseError(resultCode: .SQLITE_INTERNAL, message: "transaction without a result") }
+                return result
+            }
+        }
     }
 
     /// Runs `body` on a read-only snapshot of the database.
