@@ -17,10 +17,18 @@ final class SystemdService: Service, Sendable {
     let lease: ClusterLease
     let reloader: Reloader
     let logger: Logger
-    /// The monitors' last health answer, refreshed every 30 s, not on every status line.
-    let health = Mutex<String?>(nil)
-    /// Pool capacity, refreshed with the health (for `service.status`).
+    /// The monitors' last health answer (asked every 5 s, never more than once at a time) and
+    /// when the question still waiting for an answer was asked.
+    let probe = Mutex<Probe>(Probe())
+    /// Pool capacity, refreshed every 30 s while the monitors answer (for `service.status`).
     let capacity = Mutex<[VolumeEngine.PoolCapacity]?>(nil)
+
+    struct Probe {
+        var health: (status: String, unavailable: [String])?
+        var askedAt: ContinuousClock.Instant?
+    }
+
+    static let probeInterval = Duration.seconds(5)
 
     init(notifier: Notifier, engine: Engine, lease: ClusterLease, reloader: Reloader, logger: Logger) {
         self.notifier = notifier
@@ -61,15 +69,12 @@ final class SystemdService: Service, Sendable {
             group.addTask {
                 for await _ in leaseChanges { tick.yield() }
             }
+            group.addTask { await self.probeLoop(tick: tick) }
             group.addTask {
+                // Re-evaluates the line even when nothing else changes (a question left unanswered).
                 while !Task.isCancelled {
-                    let latest = await self.engine.clusterHealth()
-                    self.health.withLock { $0 = latest }
-                    if latest != nil, let pools = try? await self.engine.capacity() {
-                        self.capacity.withLock { $0 = pools }
-                    }
+                    try? await Task.sleep(for: Self.probeInterval)
                     tick.yield()
-                    try? await Task.sleep(for: .seconds(30))
                 }
                 tick.finish()
             }
@@ -84,6 +89,23 @@ final class SystemdService: Service, Sendable {
                 if Task.isCancelled { break }
             }
             group.cancelAll()
+        }
+    }
+
+    /// Asks the monitors for the cluster's health every few seconds; a question that hangs
+    /// (monitors down) is noticed by the status line from `askedAt`.
+    private func probeLoop(tick: AsyncStream<Void>.Continuation) async {
+        var capacityAt: ContinuousClock.Instant?
+        while !Task.isCancelled {
+            probe.withLock { $0.askedAt = .now }
+            let latest = await engine.clusterHealth()
+            probe.withLock { $0 = Probe(health: latest, askedAt: nil) }
+            tick.yield()
+            if latest != nil, capacityAt.map({ $0.duration(to: .now) > .seconds(30) }) ?? true {
+                capacityAt = .now
+                if let pools = try? await engine.capacity() { capacity.withLock { $0 = pools } }
+            }
+            try? await Task.sleep(for: Self.probeInterval)
         }
     }
 
@@ -104,7 +126,17 @@ final class SystemdService: Service, Sendable {
         case .held:
             break
         }
-        let health = self.health.withLock { $0 } ?? "health unknown"
+        let probe = self.probe.withLock { $0 }
+        if let asked = probe.askedAt, asked.duration(to: .now) > Self.probeInterval {
+            return "degraded: the ceph monitors have not answered for \(asked.duration(to: .now).components.seconds) s; serving reads, jobs wait; \(jobs)"
+        }
+        if let trouble = engine.clusterTrouble.current {
+            return "degraded: ceph cluster not answering job steps (\(trouble)); jobs retry; \(jobs)"
+        }
+        if let health = probe.health, !health.unavailable.isEmpty {
+            return "degraded: cluster \(fsid) \(health.status) (\(health.unavailable.joined(separator: ", "))): data unreachable, jobs wait; \(jobs)"
+        }
+        let health = probe.health?.status ?? "health unknown"
         return "ready: cluster \(fsid) \(health); pool \(engine.settings.pool); \(jobs)"
     }
 

@@ -104,6 +104,7 @@ extension RPCError {
         switch error {
         case let error as RPCError: error
         case let error as EngineError: RPCError(error)
+        case let error as StoreUnavailable: .domain(.storageUnavailable, error.message)
         default: .domain(.internalError, "internal error: \(error)")
         }
     }

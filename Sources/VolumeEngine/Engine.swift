@@ -20,6 +20,8 @@ public final class Engine: Sendable {
     private let liveWorkers = Atomic<Int>(0)
     /// When a job last did something (started, finished a step, reported progress): the watchdog's evidence.
     let activity = ActivityClock()
+    /// Set while job steps find the cluster unreachable (for the status line).
+    public let clusterTrouble = ClusterTrouble()
     /// Yields whenever jobs start or end, for the status line.
     public let loadChanges: AsyncStream<Void>
     private let loadContinuation: AsyncStream<Void>.Continuation
@@ -61,12 +63,15 @@ public final class Engine: Sendable {
         (await scheduler.runningCount, await scheduler.queuedCount)
     }
 
-    /// `HEALTH_OK`, `HEALTH_WARN`, … from the monitors, or nil when they cannot be asked.
-    public func clusterHealth() async -> String? {
+    /// `HEALTH_OK`, `HEALTH_WARN`, … from the monitors and the health checks that mean data
+    /// cannot be reached (`OSD_DOWN`, `PG_AVAILABILITY`), or nil when the monitors cannot be asked.
+    public func clusterHealth() async -> (status: String, unavailable: [String])? {
         guard cluster.isConnected else { return nil }
         guard let reply = try? await cluster.run({ try $0.monitorCommand(#"{"prefix": "health", "format": "json"}"#) }),
-              let object = try? JSONSerialization.jsonObject(with: Data(reply.utf8)) as? [String: Any] else { return nil }
-        return object["status"] as? String
+              let object = try? JSONSerialization.jsonObject(with: Data(reply.utf8)) as? [String: Any],
+              let status = object["status"] as? String else { return nil }
+        let checks = (object["checks"] as? [String: Any])?.keys.sorted() ?? []
+        return (status, checks.filter { ["OSD_DOWN", "PG_AVAILABILITY", "MON_DOWN"].contains($0) })
     }
 
     // MARK: running
@@ -134,7 +139,7 @@ public final class Engine: Sendable {
 
     private func makeContext(_ job: JobRecord) -> JobContext {
         JobContext(job: job, store: store, cluster: cluster, settings: settings, events: events, logger: logger,
-                   activity: activity, isStopping: { [self] in self.isStopping })
+                   activity: activity, trouble: clusterTrouble, isStopping: { [self] in self.isStopping })
     }
 
     private func execute(_ entry: Scheduler.Entry) async {

@@ -1,4 +1,5 @@
 import RBD
+import VolumeStore
 
 /// Why the engine refused or failed something, in terms an operator understands.
 public enum EngineError: Error, Sendable, Equatable, CustomStringConvertible {
@@ -22,7 +23,8 @@ public enum EngineError: Error, Sendable, Equatable, CustomStringConvertible {
         case .invalid: "invalid_params"
         case .clusterUnavailable: "cluster_unavailable"
         case .cancelled: "cancelled"
-        case .storageUnavailable, .internalError: "internal"
+        case .storageUnavailable: "storage_unavailable"
+        case .internalError: "internal"
         }
     }
 
@@ -53,6 +55,7 @@ public enum EngineError: Error, Sendable, Equatable, CustomStringConvertible {
         switch error {
         case let error as EngineError: error
         case let error as RBDError: EngineError(error)
+        case let error as StoreUnavailable: .storageUnavailable(error.message)
         case is CancellationError: .cancelled("cancelled: the daemon is stopping")
         default: .internalError("\(error)")
         }

@@ -18,6 +18,7 @@ final class JobContext: Sendable {
     let logger: Logger
     private let events: JobEvents
     private let activity: ActivityClock
+    private let trouble: ClusterTrouble
     private let isStopping: @Sendable () -> Bool
     private let state: Mutex<State>
 
@@ -31,9 +32,10 @@ final class JobContext: Sendable {
 
     init(
         job: JobRecord, store: Store, cluster: Cluster, settings: EngineSettings, events: JobEvents,
-        logger: Logger, activity: ActivityClock, isStopping: @escaping @Sendable () -> Bool
+        logger: Logger, activity: ActivityClock, trouble: ClusterTrouble, isStopping: @escaping @Sendable () -> Bool
     ) {
         self.activity = activity
+        self.trouble = trouble
         self.jobID = job.id
         self.store = store
         self.cluster = cluster
@@ -124,8 +126,12 @@ final class JobContext: Sendable {
         let attempts = max(1, settings.clusterRetries)
         for attempt in 1...attempts {
             do {
-                return try await cluster.run(body)
-            } catch let error as RBDError where error.isClusterUnavailable && attempt < attempts {
+                let result = try await cluster.run(body)
+                trouble.clear()
+                return result
+            } catch let error as RBDError where error.isClusterUnavailable {
+                trouble.report("\(error)")
+                guard attempt < attempts else { throw error }
                 logger.warning("cluster unavailable (attempt \(attempt)/\(attempts)): \(error); retrying in \(wait)")
                 try checkInterruption()
                 try await Task.sleep(for: wait)

@@ -7,6 +7,8 @@ public enum ErrorKind: String, Sendable, Codable, CaseIterable {
     case clusterUnavailable = "cluster_unavailable"
     case cancelled
     case permissionDenied = "permission_denied"
+    /// The daemon's database cannot take writes (disk full, read-only): retry when fixed.
+    case storageUnavailable = "storage_unavailable"
     case invalidParams = "invalid_params"
     case internalError = "internal"
 }

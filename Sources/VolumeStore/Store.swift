@@ -35,9 +35,21 @@ public final class Store: Sendable {
         case relaxed
     }
 
-    /// Runs `body` in one write transaction.
+    /// Runs `body` in one write transaction. A full disk or a read-only state folder is a
+    /// `StoreUnavailable` naming the file, never a bare SQLite code.
     public func write<T: Sendable>(
         _ durability: Durability = .full, _ body: @escaping @Sendable (StoreTransaction) throws -> T
+    ) async throws -> T {
+        do {
+            return try await rawWrite(durability, body)
+        } catch let error as DatabaseError {
+            guard let unavailable = StoreUnavailable(error, path: path) else { throw error }
+            throw unavailable
+        }
+    }
+
+    private func rawWrite<T: Sendable>(
+        _ durability: Durability, _ body: @escaping @Sendable (StoreTransaction) throws -> T
     ) async throws -> T {
         switch durability {
         case .full:
@@ -66,6 +78,28 @@ public final class Store: Sendable {
     public func integrityCheck() async throws -> String {
         try await writer.read { db in try String.fetchOne(db, sql: "PRAGMA integrity_check") ?? "" }
     }
+}
+
+/// The database cannot take writes: its disk is full, its folder read-only, or I/O fails.
+/// Reads still work; nothing already recorded is lost.
+public struct StoreUnavailable: Error, Sendable, CustomStringConvertible {
+    public let message: String
+
+    init?(_ error: DatabaseError, path: String) {
+        let folder = (path as NSString).deletingLastPathComponent
+        switch error.resultCode {
+        case .SQLITE_FULL:
+            message = "the state folder \(folder) is full: volumed cannot record new work (nothing recorded is lost; free space and retry)"
+        case .SQLITE_READONLY:
+            message = "the state folder \(folder) is read-only: volumed cannot record new work (nothing recorded is lost; make it writable and retry)"
+        case .SQLITE_IOERR, .SQLITE_CANTOPEN:
+            message = "cannot write the database \(path): \(error.message ?? "I/O error") (nothing recorded is lost)"
+        default:
+            return nil
+        }
+    }
+
+    public var description: String { message }
 }
 
 /// The named queries available inside one transaction. Only lives inside `Store.read`/`write`.

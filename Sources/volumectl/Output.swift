@@ -73,6 +73,7 @@ enum Output {
             case .conflict?, .inUse?, .busy?: code = 3
             case .permissionDenied?: code = 4
             case .clusterUnavailable?: code = 5
+            case .storageUnavailable?: code = 75  // EX_TEMPFAIL
             case .cancelled?: code = 1
             case .invalidParams?: code = 64
             case .internalError?, nil: code = error.code == RPCError.invalidParamsCode ? 64 : 70
