@@ -97,7 +97,7 @@ let package = Package(
         ),
         .target(
             name: "TestSupport",
-            dependencies: ["RBD", "VolumeEngine", "VolumeClient", "VolumeProtocol"],
+            dependencies: ["RBD", "VolumeEngine", "VolumeStore", "VolumeClient", "VolumeProtocol"],
             path: "Tests/TestSupport",
             swiftSettings: strict
         ),
@@ -106,6 +106,8 @@ let package = Package(
         .testTarget(name: "SystemdTests", dependencies: ["Systemd"], swiftSettings: strict),
         .testTarget(name: "RBDTests", dependencies: ["RBD", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "VolumeEngineTests", dependencies: ["VolumeEngine", "TestSupport"], swiftSettings: strict),
+        // Crash-anywhere, cluster outage, fuzz, load and full-disk suites (VOLUMED_LONG=1 for the long counts).
+        .testTarget(name: "ReliabilityTests", dependencies: ["TestSupport", "VolumeStore"], swiftSettings: strict),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -147,6 +147,10 @@ public final class Cluster: Sendable {
         guard let raw else { throw RBDError(errno: ENOMEM, operation: "create rados client") }
         do {
             try check(rados_conf_read_file(raw, settings.cephConf), "read ceph config \(settings.cephConf)")
+            // Clone format 1, as Cinder: a clone needs a protected snapshot and librbd refuses to
+            // unprotect one while any clone hangs from it — the last line of defence of every
+            // purge. (Format 2 would quietly move such a snapshot to the trash namespace.)
+            try check(rados_conf_set(raw, "rbd_default_clone_format", "1"), "set rbd_default_clone_format")
             if let keyring = settings.keyring {
                 try check(rados_conf_set(raw, "keyring", keyring), "set keyring \(keyring)")
             }

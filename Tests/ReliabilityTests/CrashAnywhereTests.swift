@@ -1,0 +1,114 @@
+import Foundation
+import TestSupport
+import Testing
+import VolumeClient
+import VolumeProtocol
+
+/// SIGKILL at random moments while random lifecycle operations run (every job kind, flattens of
+/// real data, deletes of volumes with clones), then a restart: every job ends, nothing is stuck,
+/// the pool holds exactly what the database says, the SQLite file is sound.
+/// 30 kills by default, 200 with VOLUMED_LONG=1.
+@Suite(.timeLimit(.minutes(30))) struct CrashAnywhereTests {
+    @Test func killedAnywhereNothingLeaksNothingSticks() async throws {
+        let kills = Invariants.longMode ? 200 : 30
+        let daemon = try DaemonProcess(defaultExtra: "workers = 4")
+        defer { daemon.cleanUp() }
+        try await daemon.start()
+        var generator = SystemRandomNumberGenerator()
+        let seed = UInt64.random(in: 0...UInt64.max, using: &generator)
+        var random = SeededRandom(seed: seed)
+        let file = try TestFiles.rawImage(megabytes: 4)
+        defer { try? FileManager.default.removeItem(atPath: file) }
+
+        // A parent with real data, so that flattens and copies take a while.
+        let setup = try daemon.client()
+        let parent = try #require(try await setup.call(
+            "volume.create", .object(["size_gb": .int(1), "name": .string("data"), "wait": .bool(true)]), as: MutationResult.self).volume)
+        try await daemon.cluster.fill(pool: daemon.pool, image: parent.rbdImage, megabytes: 64)
+
+        var counts: [String: Int] = [:]
+        for kill in 0..<kills {
+            let client = try daemon.client()
+            let world = try await World(client)
+            for _ in 0..<random.next(in: 4...9) {
+                let (method, params) = world.randomOperation(&random, file: file, pool: daemon.pool, cluster: daemon.cluster)
+                let reply = try await client.call(method, .object(params))
+                if reply.error == nil { counts[method, default: 0] += 1 }
+            }
+            try await Task.sleep(for: .milliseconds(random.next(in: 0...400)))
+            daemon.kill()
+            try await daemon.start()
+            try await Invariants.settle(daemon)
+            let problems = try await Invariants.check(daemon)
+            #expect(problems.isEmpty, "after kill \(kill + 1) of \(kills) (seed \(seed)): \(problems)")
+            if !problems.isEmpty { break }
+        }
+        print("crash-anywhere: \(kills) kills, seed \(seed), accepted operations: \(counts.sorted { $0.key < $1.key })")
+    }
+}
+
+/// What exists right now, to pick operations that make sense (and some that do not).
+struct World {
+    var volumes: [Volume]
+    var snapshots: [Snapshot]
+    var images: [Image]
+
+    init(_ client: VolumeClient) async throws {
+        volumes = try await client.call("volume.list", as: [Volume].self)
+        snapshots = try await client.call("snapshot.list", as: [Snapshot].self)
+        images = try await client.call("image.list", as: [Image].self)
+    }
+
+    func randomOperation(
+        _ random: inout SeededRandom, file: String, pool: String, cluster: TestCluster
+    ) -> (String, [String: JSONValue]) {
+        func id(_ value: String) -> JSONValue { .string(value) }
+        let volume = volumes.isEmpty ? nil : volumes[random.next(in: 0...(volumes.count - 1))]
+        let snapshot = snapshots.isEmpty ? nil : snapshots[random.next(in: 0...(snapshots.count - 1))]
+        let image = images.isEmpty ? nil : images[random.next(in: 0...(images.count - 1))]
+        // Keep the population bounded: past 24 volumes, mostly delete.
+        let choice = volumes.count > 24 && random.next(in: 0...2) > 0 ? 4 : random.next(in: 0...14)
+        switch choice {
+        case 0: return ("volume.create", ["size_gb": .int(1)])
+        case 1: if let volume { return ("volume.create", ["size_gb": .int(Int64(volume.sizeGB)), "source": .object(["volume_id": id(volume.id)])]) }
+        case 2: if let snapshot { return ("volume.create", ["size_gb": .int(Int64(snapshot.sizeGB)), "source": .object(["snapshot_id": id(snapshot.id)])]) }
+        case 3: if let volume { return ("snapshot.create", ["volume_id": id(volume.id)]) }
+        case 4: if let volume, volume.name != "data" { return ("volume.delete", ["volume_id": id(volume.id)]) }
+        case 5: if let snapshot { return ("snapshot.delete", ["snapshot_id": id(snapshot.id)]) }
+        case 6: if let volume { return ("volume.extend", ["volume_id": id(volume.id), "size_gb": .int(Int64(volume.sizeGB + 1))]) }
+        case 7: if let volume = volumes.first(where: { $0.parent != nil }) ?? volume { return ("volume.flatten", ["volume_id": id(volume.id)]) }
+        case 8: if let snapshot { return ("volume.revert", ["volume_id": id(snapshot.volumeID), "snapshot_id": id(snapshot.id)]) }
+        case 9: if images.count < 3 { return ("image.create", ["path": .string(file)]) }
+        case 10: if let image { return ("image.delete", ["image_id": id(image.id)]) }
+        case 11: if let image { return ("volume.create", ["size_gb": .int(1), "source": .object(["image_id": id(image.id)])]) }
+        case 12: if let image { return ("image.export", ["image_id": id(image.id), "path": .string(file + ".export")]) }
+        case 13:
+            let name = "foreign-\(random.next(in: 0...1_000_000))"
+            if (try? cluster.rbd(["create", "--size", "8M", "\(pool)/\(name)"])) != nil {
+                return ("volume.manage", ["rbd_image": .string(name)])
+            }
+        case 14: if let volume, volume.name != "data" { return ("volume.unmanage", ["volume_id": id(volume.id)]) }
+        default: break
+        }
+        return ("volume.create", ["size_gb": .int(1)])
+    }
+}
+
+/// A small seeded generator (splitmix64), so a failing run can be told by its seed.
+struct SeededRandom {
+    var state: UInt64
+
+    init(seed: UInt64) { state = seed }
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    mutating func next(in range: ClosedRange<Int>) -> Int {
+        range.lowerBound + Int(next() % UInt64(range.upperBound - range.lowerBound + 1))
+    }
+}

@@ -1,0 +1,96 @@
+import Foundation
+import RBD
+import VolumeStore
+
+/// What must hold whenever a daemon has no job left: every job final, nothing in a
+/// transitional state, the pools holding exactly what the database says is alive (images,
+/// snapshots, no trash), and a sound SQLite file. Returns the problems found, in words.
+public enum Invariants {
+    public static func check(_ daemon: DaemonProcess, pools: [String]? = nil) async throws -> [String] {
+        let store = try Store(path: daemon.directory + "/state/volumed.sqlite")
+        var problems: [String] = []
+        let (jobs, volumes, snapshots, images, released) = try await store.read { tx in
+            (try tx.unfinishedJobs(), try tx.unpurgedVolumes(), try tx.unpurgedSnapshots(), try tx.unpurgedImages(),
+             try tx.recentJobs(volumeID: nil, limit: 100_000).filter { $0.kind == "volume.unmanage" && $0.state == "succeeded" }.compactMap(\.volumeID))
+        }
+        for job in jobs { problems.append("job \(job.id) (\(job.kind)) is still \(job.state)") }
+        let settled: Set<String> = ["available", "error", "deleted"]
+        for volume in volumes where !settled.contains(volume.status) {
+            problems.append("volume \(volume.id) is stuck in \(volume.status)")
+        }
+        for snapshot in snapshots where !settled.contains(snapshot.status) {
+            problems.append("snapshot \(snapshot.id) is stuck in \(snapshot.status)")
+        }
+        for image in images where !["active", "error", "deleted"].contains(image.status) {
+            problems.append("image \(image.id) is stuck in \(image.status)")
+        }
+        let integrity = try await store.integrityCheck()
+        if integrity != "ok" { problems.append("integrity_check: \(integrity)") }
+
+        // What the pools should hold.
+        var expectedImages: [String: Set<String>] = [:]
+        var expectedSnapshots: [String: Set<String>] = [:]
+        for volume in volumes {
+            let key = "\(volume.pool)/\(volume.rbdImage)"
+            expectedImages[volume.pool, default: []].insert(volume.rbdImage)
+            expectedSnapshots[key, default: []].formUnion(snapshots.filter { $0.volumeID == volume.id }.map(\.rbdSnapshot))
+            if let parent = volume.parentVolumeID, let snap = volume.parentSnapshot,
+               let owner = volumes.first(where: { $0.id == parent }) {
+                expectedSnapshots["\(owner.pool)/\(owner.rbdImage)", default: []].insert(snap)
+            }
+        }
+        for image in images {
+            expectedImages[image.pool, default: []].insert(image.rbdImage)
+            expectedSnapshots["\(image.pool)/\(image.rbdImage)"] = image.status == "active" || image.status == "deleting" ? ["snap"] : nil
+        }
+        let ignored = Set(released.map { "volume-\($0)" })
+        let admin = daemon.cluster.adminCluster
+        for pool in pools ?? [daemon.pool] {
+            let (names, trash) = try await daemon.cluster.contents(of: pool)
+            let present = Set(names).subtracting(ignored).filter { !$0.hasPrefix("foreign-") }
+            let expected = expectedImages[pool] ?? []
+            for leaked in present.subtracting(expected).sorted() { problems.append("\(pool)/\(leaked) is in the pool but not alive in the database (leak)") }
+            for missing in expected.subtracting(present).sorted() { problems.append("\(pool)/\(missing) is alive in the database but not in the pool") }
+            for entry in trash { problems.append("\(pool) trash holds \(entry)") }
+            for name in present.intersection(expected).sorted() {
+                let actual = try await admin.run { session in
+                    Set(try session.pool(pool).withImage(name, readOnly: true) { try $0.snapshots().map(\.name) })
+                }
+                let wanted = expectedSnapshots["\(pool)/\(name)"] ?? []
+                if actual != wanted {
+                    let owner = volumes.first { $0.pool == pool && $0.rbdImage == name }
+                    let history = try await store.read { tx in
+                        try tx.recentJobs(volumeID: owner?.id, limit: 50).reversed().map { "\($0.kind) \($0.snapshotID ?? "") \($0.state) \($0.errorMessage ?? "")" }
+                    }
+                    let rows = snapshots.filter { $0.volumeID == owner?.id }.map { "\($0.rbdSnapshot) \($0.status)" }
+                    let all = (try? daemon.cluster.rbd(["snap", "ls", "--all", "\(pool)/\(name)"])) ?? ""
+                    problems.append("\(pool)/\(name) has snapshots \(actual.sorted()) (\(all)) but the database wants \(wanted.sorted()); volume \(owner?.status ?? "?"), snapshot rows \(rows), jobs \(history)")
+                }
+            }
+        }
+        return problems
+    }
+
+    /// Waits until the daemon has no queued or running job (follow-up purges included).
+    public static func settle(_ daemon: DaemonProcess, timeout: Duration = .seconds(120)) async throws {
+        let client = try daemon.client()
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            let jobs = try await client.call("job.list", .object(["limit": .int(10_000)]))
+            guard case .array(let list)? = jobs.result else { return }
+            let open = list.compactMap { job -> String? in
+                guard case .object(let fields) = job, case .string(let state)? = fields["state"], case .string(let id)? = fields["id"],
+                      state == "queued" || state == "running" else { return nil }
+                return id
+            }
+            if open.isEmpty { return }
+            for id in open { _ = try await client.call("job.wait", .object(["job_id": .string(id)])) }
+        }
+        throw SettleTimeout()
+    }
+
+    public struct SettleTimeout: Error {}
+
+    /// `VOLUMED_LONG=1`: the reliability suites' long counts.
+    public static var longMode: Bool { ProcessInfo.processInfo.environment["VOLUMED_LONG"] == "1" }
+}
