@@ -30,6 +30,9 @@ public struct Dispatcher: Sendable {
 
     /// The reply to `line`, or nil for a notification (a request without id).
     public func reply(to line: Data, peer: PeerCredentials, notify: @escaping Notify) async -> Data? {
+        guard !NestingLimit.exceeded(in: line) else {
+            return encode(RPCResponse(id: nil, error: .invalidRequest("the request nests deeper than \(NestingLimit.maximumDepth) levels")))
+        }
         let value: JSONValue
         do {
             value = try JSONDecoder().decode(JSONValue.self, from: line)

@@ -115,6 +115,9 @@ public final class SocketServer: Service, Sendable {
                     }
                     try await group.waitForAll()
                 }
+                // The client is done sending: let every reply reach it before the connection
+                // closes (closing at once would drop a large reply still being written).
+                try? await connection.channel.close(mode: .output).get()
             }
         } catch {
             logger.debug("connection closed: \(error)")

@@ -66,3 +66,12 @@ import VolumeProtocol
         #expect(object?["source"] is NSNull)
     }
 }
+
+@Suite struct NestingLimitTests {
+    @Test func deepNestingIsCaughtAndStringsAreSkipped() {
+        #expect(NestingLimit.exceeded(in: Data((String(repeating: "[", count: 40) + String(repeating: "]", count: 40)).utf8)))
+        #expect(!NestingLimit.exceeded(in: Data(#"{"a":{"b":[1,[2,{"c":3}]]}}"#.utf8)))
+        let quoted = #"{"name":"\#(String(repeating: "[", count: 100))\"[["}"#
+        #expect(!NestingLimit.exceeded(in: Data(quoted.utf8)))
+    }
+}
