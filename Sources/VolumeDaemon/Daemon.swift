@@ -29,8 +29,19 @@ public struct Daemon: Sendable {
         let config = configuration
         notifier.status("starting: opening the database")
         try FileManager.default.createDirectory(atPath: config.stateDir, withIntermediateDirectories: true)
-        let store = try Store(path: config.databasePath)
-        logger.info("database open at \(config.databasePath)")
+        // A state folder that cannot be written (read-only file system) still serves reads.
+        let readOnly = access(config.stateDir, W_OK) != 0
+        let store: Store
+        do {
+            store = try Store(path: config.databasePath, readOnly: readOnly)
+        } catch where readOnly {
+            throw ConfigError(file: config.databasePath, line: nil, option: "state_dir",
+                              message: "the state folder \(config.stateDir) is read-only and the database cannot be opened from it (\(error)); nothing recorded is lost: make it writable and start volumed again")
+        }
+        if readOnly {
+            logger.critical("the state folder \(config.stateDir) is read-only: serving reads, every change is refused")
+        }
+        logger.info("database open at \(config.databasePath)\(readOnly ? " (read-only)" : "")")
 
         let cluster = Cluster(settings: config.connection, blockingThreads: max(4, config.workers * 2), logger: logger)
         await connect(cluster)

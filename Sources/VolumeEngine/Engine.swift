@@ -79,11 +79,17 @@ public final class Engine: Sendable {
     /// Recovers unfinished jobs, then runs workers until `stop()`; returns when the last
     /// running step has reached a checkpoint.
     public func run() async throws {
-        let resumed = try await recover()
-        // Remember this run's cluster client so a successor can recognise its locks.
+        var resumed: [JobRecord] = []
         var earlierClients: [String] = []
-        if let current = cluster.clientName {
-            earlierClients = try await store.write { try $0.recordDaemonClient(current) }
+        do {
+            resumed = try await recover()
+            // Remember this run's cluster client so a successor can recognise its locks.
+            if let current = cluster.clientName {
+                earlierClients = try await store.write { try $0.recordDaemonClient(current) }
+            }
+        } catch let error as StoreUnavailable {
+            // Recorded jobs stay recorded; they resume once the database can be written again.
+            logger.critical("\(error.message); serving reads, refusing changes")
         }
         if !resumed.isEmpty {
             logger.notice("resuming \(resumed.count) unfinished job(s)")

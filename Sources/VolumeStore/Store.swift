@@ -9,21 +9,31 @@ public final class Store: Sendable {
     private let writer: any DatabaseWriter
     public let path: String
 
-    /// Opens (creating if needed) the database at `path` and migrates it.
-    public init(path: String) throws {
+    /// Opens (creating if needed) the database at `path` and migrates it. With `readOnly` (its
+    /// folder cannot be written), it only reads: every write fails with `StoreUnavailable`.
+    public init(path: String, readOnly: Bool = false) throws {
         var config = Configuration()
+        config.readonly = readOnly
         config.prepareDatabase { db in
             // FULL: a commit is on disk before the effect it records is reported.
-            try db.execute(sql: "PRAGMA synchronous = FULL")
+            if !readOnly { try db.execute(sql: "PRAGMA synchronous = FULL") }
             try db.execute(sql: "PRAGMA foreign_keys = ON")
         }
         config.busyMode = .timeout(10)
         config.maximumReaderCount = 4
-        let pool = try DatabasePool(path: path, configuration: config)
-        try Schema.migrator.migrate(pool)
-        self.writer = pool
+        if readOnly {
+            self.writer = try DatabasePool(path: path, configuration: config)
+        } else {
+            let pool = try DatabasePool(path: path, configuration: config)
+            try Schema.migrator.migrate(pool)
+            self.writer = pool
+        }
         self.path = path
+        self.isReadOnly = readOnly
     }
+
+    /// True when opened read-only because its folder could not be written.
+    public let isReadOnly: Bool
 
     /// How hard a commit insists on reaching the disk.
     public enum Durability: Sendable {
@@ -41,11 +51,17 @@ public final class Store: Sendable {
         _ durability: Durability = .full, _ body: @escaping @Sendable (StoreTransaction) throws -> T
     ) async throws -> T {
         do {
+            try checkWritable()
             return try await rawWrite(durability, body)
         } catch let error as DatabaseError {
             guard let unavailable = StoreUnavailable(error, path: path) else { throw error }
             throw unavailable
         }
+    }
+
+    /// Whether a write can happen at all (false on a read-only store).
+    private func checkWritable() throws {
+        if isReadOnly { throw StoreUnavailable(readOnlyAt: path) }
     }
 
     private func rawWrite<T: Sendable>(
@@ -97,6 +113,11 @@ public struct StoreUnavailable: Error, Sendable, CustomStringConvertible {
         default:
             return nil
         }
+    }
+
+    init(readOnlyAt path: String) {
+        let folder = (path as NSString).deletingLastPathComponent
+        message = "the state folder \(folder) is read-only: volumed cannot record new work (nothing recorded is lost; make it writable and restart volumed)"
     }
 
     public var description: String { message }

@@ -54,14 +54,23 @@ import VolumeProtocol
         let afterFull = try await client.call("volume.create", .object(["size_gb": .int(1), "wait": .bool(true)]), as: MutationResult.self)
         #expect(afterFull.job.state == "succeeded")
 
-        // Read-only: the same, with its own words.
-        try Self.run("/bin/mount", ["-o", "remount,ro", state])
-        let readOnly = try await client.call("volume.create", .object(["size_gb": .int(1)]))
-        #expect(readOnly.error?.kind == .storageUnavailable)
-        #expect(readOnly.error?.message.contains("read-only") == true, "\(readOnly.error?.message ?? "")")
-        #expect(try await client.call("volume.list", as: [Volume].self).count >= 2)
-        try Self.run("/bin/mount", ["-o", "remount,rw", state])
-        let again = try await client.call("volume.create", .object(["size_gb": .int(1), "wait": .bool(true)]), as: MutationResult.self)
+        // Read-only (it cannot be remounted so under a running daemon: files are open for
+        // writing): stopped, remounted read-only, started again, volumed says so in plain words.
+        try await Invariants.settle(daemon)
+        let before = try await client.call("volume.list", as: [Volume].self).map(\.id).sorted()
+        #expect(daemon.terminate() == 0)
+        #expect(try Self.run("/bin/mount", ["-o", "remount,ro", state]) == 0)
+        do {
+            try await daemon.start()
+            Issue.record("volumed started on a read-only state folder it cannot open")
+        } catch let failed as DaemonProcess.StartFailed {
+            #expect(failed.log.contains("read-only") && failed.log.contains(state), "\(failed.log.suffix(400))")
+        }
+        #expect(try Self.run("/bin/mount", ["-o", "remount,rw", state]) == 0)
+        try await daemon.start()
+        let restarted = try daemon.client()
+        #expect(try await restarted.call("volume.list", as: [Volume].self).map(\.id).sorted() == before, "nothing recorded was lost")
+        let again = try await restarted.call("volume.create", .object(["size_gb": .int(1), "wait": .bool(true)]), as: MutationResult.self)
         #expect(again.job.state == "succeeded")
         try await Invariants.settle(daemon)
         let problems = try await Invariants.check(daemon)
