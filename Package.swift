@@ -90,7 +90,7 @@ let package = Package(
         .executableTarget(
             name: "volumed-bench",
             dependencies: [
-                "RBD", "VolumeClient", "VolumeProtocol",
+                "RBD", "VolumeClient", "VolumeProtocol", "VolumeStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict

@@ -5,29 +5,52 @@ import RBD
 import VolumeClient
 import VolumeProtocol
 
-/// `volumed-bench overhead`: the same lifecycle, op by op, (a) in-process on librbd with one
-/// persistent connection (the floor), (b) through volumed's socket with `wait: true`, (c) with the
-/// `rbd` CLI; interleaved round by round so that a noisy machine hurts all three alike.
-/// Prints medians and the ratios b/a and c/b.
+/// `volumed-bench`: measurements of volumed against the librbd floor. Subcommands: `overhead`
+/// (the default), `throughput`, `scale`, `big`.
 @main
 struct Bench: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "volumed-bench", abstract: "Measure volumed against the librbd floor.")
+    static let configuration = CommandConfiguration(
+        commandName: "volumed-bench", abstract: "Measure volumed against the librbd floor.",
+        subcommands: [Overhead.self, Throughput.self, Scale.self, BigVolumes.self], defaultSubcommand: Overhead.self)
+}
 
+/// Where the cluster and the daemon are.
+struct Target: ParsableArguments {
     @Option(help: "Ceph configuration file.") var cephConf: String
     @Option(help: "Keyring of the cephx user.") var keyring: String
     @Option(help: "cephx id.") var user = "admin"
     @Option(help: "Pool for the floor and the CLI (volumed uses its own rbd_pool).") var pool: String
     @Option(help: "volumed's socket.") var socket: String
+
+    func connect() async throws -> Cluster {
+        var logger = Logger(label: "bench")
+        logger.logLevel = .error
+        let cluster = Cluster(settings: .init(user: user, cephConf: cephConf, keyring: keyring), blockingThreads: 4, logger: logger)
+        try await cluster.connect()
+        return cluster
+    }
+}
+
+/// `volumed-bench overhead`: the same lifecycle, op by op, (a) in-process on librbd with one
+/// persistent connection (the floor), (b) through volumed's socket with `wait: true`, (c) with the
+/// `rbd` CLI; interleaved round by round so that a noisy machine hurts all three alike.
+/// Prints medians and the ratios b/a and c/b.
+struct Overhead: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "One lifecycle, op by op: librbd floor, volumed, rbd CLI.")
+
+    @OptionGroup var target: Target
     @Option(help: "Rounds.") var rounds = 15
+    var cephConf: String { target.cephConf }
+    var keyring: String { target.keyring }
+    var user: String { target.user }
+    var pool: String { target.pool }
+    var socket: String { target.socket }
 
     static let ops = ["create 1 GiB", "snapshot", "volume from snapshot", "clone volume", "extend", "delete clone",
                       "delete volume from snapshot", "delete snapshot", "delete volume"]
 
     func run() async throws {
-        var logger = Logger(label: "bench")
-        logger.logLevel = .error
-        let cluster = Cluster(settings: .init(user: user, cephConf: cephConf, keyring: keyring), blockingThreads: 4, logger: logger)
-        try await cluster.connect()
+        let cluster = try await target.connect()
         let client = try VolumeClient(socketPath: socket)
         var floor: [String: [Double]] = [:], daemon: [String: [Double]] = [:], cli: [String: [Double]] = [:]
         for round in 0..<rounds {
@@ -51,18 +74,6 @@ struct Bench: AsyncParsableCommand {
         await cluster.blockingPool.shutdown()
     }
 
-    func median(_ values: [Double]) -> Double {
-        let sorted = values.sorted()
-        guard !sorted.isEmpty else { return .nan }
-        return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
-    }
-
-    func timed<T>(_ body: () async throws -> T) async throws -> (T, Double) {
-        let start = ContinuousClock.now
-        let value = try await body()
-        let elapsed = start.duration(to: .now)
-        return (value, Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15)
-    }
 
     /// The floor: the librbd calls volumed's jobs make, made directly (one hop to a blocking thread each).
     func floorRound(_ cluster: Cluster, _ round: Int) async throws -> [(String, Double)] {
@@ -137,12 +148,6 @@ struct Bench: AsyncParsableCommand {
         return results
     }
 
-    /// Waits for follow-up purges so rounds do not overlap.
-    func settle(_ client: VolumeClient) async throws {
-        for job in try await client.call("job.list", .object(["limit": .int(20)]), as: [Job].self) where !job.isFinal {
-            _ = try await client.call("job.wait", .object(["job_id": .string(job.id)]))
-        }
-    }
 
     func cliRound(_ round: Int) throws -> [(String, Double)] {
         let base = ["-c", cephConf, "--id", user, "--keyring", keyring, "--no-progress"]
@@ -173,4 +178,37 @@ struct Bench: AsyncParsableCommand {
             try rbd("delete volume", [["rm", root]]),
         ]
     }
+}
+
+func median(_ values: [Double]) -> Double { percentile(values, 0.5) }
+
+func percentile(_ values: [Double], _ p: Double) -> Double {
+    let sorted = values.sorted()
+    guard !sorted.isEmpty else { return .nan }
+    if p == 0.5 && sorted.count % 2 == 0 { return (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2 }
+    return sorted[min(sorted.count - 1, Int((Double(sorted.count) * p).rounded(.up)) - 1)]
+}
+
+func milliseconds(_ duration: Duration) -> Double {
+    Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15
+}
+
+func timed<T>(_ body: () async throws -> T) async throws -> (T, Double) {
+    let start = ContinuousClock.now
+    let value = try await body()
+    return (value, milliseconds(start.duration(to: .now)))
+}
+
+/// Waits for follow-up jobs (purges) so measurements do not overlap.
+func settle(_ client: VolumeClient) async throws {
+    for job in try await client.call("job.list", .object(["limit": .int(200)]), as: [Job].self) where !job.isFinal {
+        _ = try await client.call("job.wait", .object(["job_id": .string(job.id)]))
+    }
+}
+
+/// A call with `wait: true` that must succeed.
+func waited(_ client: VolumeClient, _ method: String, _ params: [String: JSONValue]) async throws -> MutationResult {
+    var params = params
+    params["wait"] = .bool(true)
+    return try await client.call(method, .object(params), as: MutationResult.self)
 }

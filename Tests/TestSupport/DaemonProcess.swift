@@ -22,13 +22,13 @@ public final class DaemonProcess: @unchecked Sendable {
     ///   - vmsPool: `images_rbd_pool` (default: none).
     public init(
         extraConfig: String = "", defaultExtra: String = "", pool: String? = nil, user: String = "admin",
-        imagePool: String? = nil, vmsPool: String? = nil
+        imagePool: String? = nil, vmsPool: String? = nil, cluster: TestCluster? = nil
     ) throws {
-        cluster = try TestCluster.require()
-        self.pool = try pool ?? cluster.makePool("d")
+        self.cluster = try cluster ?? TestCluster.require()
+        self.pool = try pool ?? self.cluster.makePool("d")
         directory = "/tmp/vd-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let keyring = user == "admin" ? cluster.adminKeyring : cluster.volumedKeyring
+        let keyring = user == "admin" ? self.cluster.adminKeyring : self.cluster.volumedKeyring
         let config = """
             [DEFAULT]
             state_dir = \(directory)/state
@@ -38,10 +38,9 @@ public final class DaemonProcess: @unchecked Sendable {
             [rbd]
             rbd_pool = \(self.pool)
             rbd_user = \(user)
-            rbd_ceph_conf = \(cluster.cephConf)
+            rbd_ceph_conf = \(self.cluster.cephConf)
             rbd_keyring = \(keyring)
-            rados_connect_timeout = 10
-            rados_connection_interval = 1
+            \(Self.defaults(["rados_connect_timeout = 10", "rados_connection_interval = 1"], unless: extraConfig))
             \(extraConfig)
             [images]
             rbd_store_pool = \(imagePool ?? self.pool)
@@ -49,6 +48,12 @@ public final class DaemonProcess: @unchecked Sendable {
             images_rbd_pool = \(vmsPool ?? "")
             """
         try config.write(toFile: configPath, atomically: true, encoding: .utf8)
+    }
+
+    /// Default option lines, except those `extra` sets itself (an option may appear only once).
+    static func defaults(_ lines: [String], unless extra: String) -> String {
+        let given = Set(extra.split(separator: "\n").compactMap { $0.split(separator: "=").first?.trimmingCharacters(in: .whitespaces) })
+        return lines.filter { !given.contains($0.split(separator: "=")[0].trimmingCharacters(in: .whitespaces)) }.joined(separator: "\n")
     }
 
     public static var binary: String {

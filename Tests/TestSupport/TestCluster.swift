@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import Logging
 import RBD
 import Synchronization
@@ -23,6 +24,35 @@ public struct TestCluster: Sendable {
     }
 
     struct MissingCluster: Error {}
+
+    public init(directory: String) {
+        self.directory = directory
+    }
+
+    /// A private cluster of its own (for tests that stop its daemons), started by scripts/dev-cluster.
+    public static func startPrivate() throws -> TestCluster {
+        let directory = "/tmp/vd-cluster-\(UUID().uuidString.prefix(8))"
+        let port = Int.random(in: 41_000...49_000)
+        try script(["start", directory, String(port)])
+        return TestCluster(directory: directory)
+    }
+
+    /// `stop-osd`, `start-osd`, `stop-mon`, `start-mon` or `destroy`.
+    public func control(_ command: String) throws {
+        try Self.script([command, directory])
+    }
+
+    /// Runs scripts/dev-cluster with its output to a log file: the Ceph daemons it starts keep
+    /// their standard output open (a pipe would never end), and they outlive the script.
+    private static func script(_ arguments: [String]) throws {
+        let log = "/tmp/vd-dev-cluster-\(UUID().uuidString.prefix(8)).log"
+        defer { try? FileManager.default.removeItem(atPath: log) }
+        let command = (["scripts/dev-cluster"] + arguments).joined(separator: " ") + " >\(log) 2>&1 </dev/null"
+        let status = system(command)
+        guard status == 0 else {
+            throw CommandFailed(command: command, output: (try? String(contentsOfFile: log, encoding: .utf8)) ?? "")
+        }
+    }
 
     /// One admin connection shared by every inspection the tests make.
     public var adminCluster: Cluster {

@@ -1,0 +1,124 @@
+import ArgumentParser
+import Foundation
+import VolumeClient
+import VolumeProtocol
+import VolumeStore
+
+/// `volumed-bench scale`: real volumes created through the daemon (the rate), `volume.list` of
+/// them, and a seeded database of many more rows: a second daemon's start-up time, its list
+/// time and its memory, next to the first daemon's idle memory.
+struct Scale: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "10k real volumes, a 100k-row database: rate, list, start-up, RSS.")
+
+    @OptionGroup var target: Target
+    @Option(help: "Real volumes to create through volumed.") var volumes = 10_000
+    @Option(help: "Rows of the seeded database.") var rows = 100_000
+    @Option(help: "The running daemon's pid (for its RSS).") var daemonPID: Int32
+    @Option(help: "The daemon's RSS in KiB right after it started (else measured now).") var idleRSSKB: Int?
+    @Option(help: "The volumed binary (for the seeded daemon).") var volumed: String
+    @Option(help: "A folder for the seeded daemon.") var scratch: String
+
+    func run() async throws {
+        let idleRSS = idleRSSKB.map { $0 << 10 } ?? rss(daemonPID)
+        let socket = target.socket
+        // Real volumes, 16 clients at a time.
+        let clients = 16
+        let (_, createMs) = try await timed {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for index in 0..<clients {
+                    let count = volumes / clients + (index < volumes % clients ? 1 : 0)
+                    group.addTask {
+                        let client = try VolumeClient(socketPath: socket)
+                        for _ in 0..<count { _ = try await waited(client, "volume.create", ["size_gb": .int(1)]) }
+                    }
+                }
+                try await group.waitForAll()
+            }
+        }
+        let client = try VolumeClient(socketPath: socket)
+        var listTimes: [Double] = []
+        var listed = 0
+        for _ in 0..<5 {
+            let (list, ms) = try await timed { try await client.call("volume.list", as: [Volume].self) }
+            listed = list.count
+            listTimes.append(ms)
+        }
+        let busyRSS = rss(daemonPID)
+
+        // A seeded database of `rows` volumes for a second daemon (on a pool of its own, so the
+        // two daemons do not share the cluster lock).
+        let state = scratch + "/state"
+        try FileManager.default.createDirectory(atPath: state, withIntermediateDirectories: true)
+        let store = try Store(path: state + "/volumed.sqlite")
+        let batch = 5_000
+        let rows = self.rows
+        for start in stride(from: 0, to: rows, by: batch) {
+            try await store.write { tx in
+                for index in start..<min(rows, start + batch) {
+                    let id = String(format: "%08x-0000-4000-8000-%012x", index, index)
+                    try tx.insert(VolumeRecord(id: id, name: "seeded-\(index)", sizeGB: 1, status: "available", pool: "images",
+                                               rbdImage: "volume-\(id)"))
+                }
+            }
+        }
+        let config = """
+            [DEFAULT]
+            state_dir = \(state)
+            socket_path = \(scratch)/seeded.sock
+            log_level = warning
+            [rbd]
+            rbd_pool = images
+            rbd_ceph_conf = \(target.cephConf)
+            rbd_keyring = \(target.keyring)
+            [images]
+            rbd_store_pool = images
+            [libvirt]
+            images_rbd_pool =
+            """
+        try config.write(toFile: scratch + "/seeded.conf", atomically: true, encoding: .utf8)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: volumed)
+        process.arguments = ["--config", scratch + "/seeded.conf"]
+        process.standardError = FileHandle.nullDevice
+        let launched = ContinuousClock.now
+        try process.run()
+        var seeded: VolumeClient?
+        while launched.duration(to: .now) < .seconds(60) {
+            if let candidate = try? VolumeClient(socketPath: scratch + "/seeded.sock"),
+               let status = try? await candidate.call("service.status", as: ServiceStatus.self), status.state == "ok" {
+                seeded = candidate
+                break
+            }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        let startMs = milliseconds(launched.duration(to: .now))
+        guard let seeded else { throw ValidationError("the seeded daemon did not start") }
+        let seededIdle = rss(process.processIdentifier)
+        var bigListTimes: [Double] = []
+        var bigListed = 0
+        for _ in 0..<5 {
+            let (list, ms) = try await timed { try await seeded.call("volume.list", as: [Volume].self) }
+            bigListed = list.count
+            bigListTimes.append(ms)
+        }
+        let seededRSS = rss(process.processIdentifier)
+        process.terminate()
+        process.waitUntilExit()
+
+        print("volumed-bench scale")
+        print(String(format: "  %d real volumes created through volumed (16 clients): %.0f volumes/s", volumes, Double(volumes) / (createMs / 1000)))
+        print(String(format: "  volume.list of %d volumes: median %.0f ms", listed, median(listTimes)))
+        print(String(format: "  volume.list of %d rows (seeded database): median %.0f ms (goal 100 ms)", bigListed, median(bigListTimes)))
+        print(String(format: "  start-up with %d rows, to READY and answering: %.0f ms (goal 2000 ms)", rows, startMs))
+        print(String(format: "  RSS: idle at start %.1f MB (goal 30), after %d volumes %.1f MB; seeded daemon idle %.1f MB, after listing %d rows %.1f MB (goal 100)",
+                     mb(idleRSS), volumes, mb(busyRSS), mb(seededIdle), rows, mb(seededRSS)))
+    }
+
+    func rss(_ pid: Int32) -> Int {
+        let status = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
+        let line = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") } ?? ""
+        return (Int(line.split(separator: " ").dropFirst().first ?? "0") ?? 0) << 10
+    }
+
+    func mb(_ bytes: Int) -> Double { Double(bytes) / 1e6 }
+}

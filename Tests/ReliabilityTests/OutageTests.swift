@@ -1,0 +1,102 @@
+import Foundation
+import TestSupport
+import Testing
+import VolumeClient
+import VolumeProtocol
+
+/// The cluster goes away under running jobs (OSD, then monitor), and is down when the daemon
+/// starts: volumed stays up, answers reads, says `degraded`, retries, and finishes when the
+/// cluster returns; a job that outlives its retries fails with `cluster_unavailable`.
+/// Runs on a private dev cluster, since it stops its daemons.
+@Suite(.serialized, .timeLimit(.minutes(10))) struct OutageTests {
+    static let rados = """
+        rados_connect_timeout = 3
+        rados_connection_retries = 5
+        rados_connection_interval = 1
+        """
+
+    static func waitForState(_ client: VolumeClient, _ wanted: String, within: Duration) async throws -> ServiceStatus {
+        let deadline = ContinuousClock.now + within
+        var status = try await client.call("service.status", as: ServiceStatus.self)
+        while status.state != wanted && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(250))
+            status = try await client.call("service.status", as: ServiceStatus.self)
+        }
+        return status
+    }
+
+    @Test func jobsWaitThroughAnOutageAndFinishWhenTheClusterReturns() async throws {
+        let cluster = try TestCluster.startPrivate()
+        defer { try? cluster.control("destroy") }
+        let daemon = try DaemonProcess(extraConfig: Self.rados, pool: "volumes", cluster: cluster)
+        defer { daemon.cleanUp(keepPool: true) }
+        try await daemon.start()
+        let client = try daemon.client()
+        let base = try #require(try await client.call(
+            "volume.create", .object(["size_gb": .int(1), "wait": .bool(true)]), as: MutationResult.self).volume)
+
+        // The OSD goes, with jobs queued behind it.
+        try cluster.control("stop-osd")
+        var jobs: [String] = []
+        for _ in 0..<3 { jobs.append(try await client.call("volume.create", .object(["size_gb": .int(1)]), as: MutationResult.self).job.id) }
+        jobs.append(try await client.call("snapshot.create", .object(["volume_id": .string(base.id)]), as: MutationResult.self).job.id)
+        let degraded = try await Self.waitForState(client, "degraded", within: .seconds(15))
+        #expect(degraded.state == "degraded", "\(degraded.statusLine)")
+        #expect(try await client.call("volume.get", .object(["volume_id": .string(base.id)]), as: Volume.self).id == base.id, "reads go on")
+        // Then the monitor too.
+        try cluster.control("stop-mon")
+        try await Task.sleep(for: .seconds(6))
+        let blind = try await client.call("service.status", as: ServiceStatus.self)
+        #expect(blind.state == "degraded", "\(blind.statusLine)")
+        #expect(try await client.call("volume.list", as: [Volume].self).count >= 1)
+
+        try cluster.control("start-mon")
+        try cluster.control("start-osd")
+        for job in jobs {
+            let final = try await client.call("job.wait", .object(["job_id": .string(job)]), as: Job.self)
+            #expect(final.state == "succeeded", "\(final.kind): \(final.error?.message ?? "")")
+        }
+        let back = try await Self.waitForState(client, "ok", within: .seconds(30))
+        #expect(back.state == "ok", "\(back.statusLine)")
+        try await Invariants.settle(daemon)
+        #expect(try await Invariants.check(daemon, pools: ["volumes"]).isEmpty)
+
+        // A longer outage: the job's retries run out, it fails with cluster_unavailable, and
+        // what it leaves is recorded (its volume is `error`, deleted cleanly once the cluster is back).
+        try cluster.control("stop-osd")
+        let failed = try await client.call("volume.create", .object(["size_gb": .int(1), "wait": .bool(true)]))
+        #expect(failed.error?.kind == .clusterUnavailable, "\(failed.error?.message ?? "no error")")
+        try cluster.control("start-osd")
+        _ = try await Self.waitForState(client, "ok", within: .seconds(30))
+        for volume in try await client.call("volume.list", as: [Volume].self) where volume.status == "error" {
+            _ = try await client.call("volume.delete", .object(["volume_id": .string(volume.id), "wait": .bool(true)]), as: MutationResult.self)
+        }
+        try await Invariants.settle(daemon)
+        let problems = try await Invariants.check(daemon, pools: ["volumes"])
+        #expect(problems.isEmpty, "\(problems)")
+    }
+
+    @Test func aDaemonStartedWithTheClusterDownServesReadsThenConnects() async throws {
+        let cluster = try TestCluster.startPrivate()
+        defer { try? cluster.control("destroy") }
+        try cluster.control("stop-osd")
+        try cluster.control("stop-mon")
+        let daemon = try DaemonProcess(
+            extraConfig: "rados_connect_timeout = 2\nrados_connection_retries = 2\nrados_connection_interval = 1",
+            pool: "volumes", cluster: cluster)
+        defer { daemon.cleanUp(keepPool: true) }
+        try await daemon.start()
+        let client = try daemon.client()
+        let status = try await client.call("service.status", as: ServiceStatus.self)
+        #expect(status.state == "degraded")
+        #expect(!status.clusterConnected)
+        #expect(try await client.call("volume.list", as: [Volume].self).isEmpty, "reads answer from the database")
+
+        try cluster.control("start-mon")
+        try cluster.control("start-osd")
+        let ready = try await Self.waitForState(client, "ok", within: .seconds(90))
+        #expect(ready.state == "ok", "\(ready.statusLine)")
+        let created = try await client.call("volume.create", .object(["size_gb": .int(1), "wait": .bool(true)]), as: MutationResult.self)
+        #expect(created.job.state == "succeeded")
+    }
+}
