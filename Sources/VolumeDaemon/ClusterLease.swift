@@ -97,7 +97,7 @@ final class ClusterLease: Sendable {
         }
     }
 
-    /// Renews the lease until cancelled; throws `Lost` when renewal has failed for a whole lease.
+    /// Renews the lease until cancelled; throws `Lost` when another daemon holds the lock.
     func keep() async throws {
         var lastRenewal = ContinuousClock.now
         while true {
@@ -109,12 +109,11 @@ final class ClusterLease: Sendable {
                 set(.released)
                 throw Lost(reason: "held by \((try? await holderText()) ?? "another daemon") now")
             } catch {
+                // The cluster is not answering: no other daemon can take the lock through it
+                // either, and this one's jobs wait for the same cluster. Keep trying; a lock
+                // found held by another daemon once it answers again ends this one (above).
                 let since = lastRenewal.duration(to: .now)
-                logger.warning("cannot renew the cluster lock (last renewed \(since) ago): \(error)")
-                if since >= lease {
-                    set(.released)
-                    throw Lost(reason: "not renewed for \(since)")
-                }
+                logger.warning("cannot renew the cluster lock (last renewed \(since.components.seconds) s ago): \(error)")
             }
         }
     }
