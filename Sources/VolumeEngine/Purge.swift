@@ -77,6 +77,13 @@ struct Purge {
                             remaining.append(snapshot.name)
                             continue
                         }
+                        // A format-2 clone (made by another client) does not stop an unprotect, and
+                        // removing its snapshot would only move it to the trash namespace: ask.
+                        if try !image.children(of: snapshot.name).isEmpty {
+                            outcome.keptSnapshots.append(snapshot.name)
+                            remaining.append(snapshot.name)
+                            continue
+                        }
                         do { try image.removeSnapshot(snapshot.name) } catch let error as RBDError where error.code == .notFound {}
                         outcome.removedSnapshots.append(snapshot.name)
                     }

@@ -49,7 +49,15 @@ public enum Invariants {
             let (names, trash) = try await daemon.cluster.contents(of: pool)
             let present = Set(names).subtracting(ignored).filter { !$0.hasPrefix("foreign-") }
             let expected = expectedImages[pool] ?? []
-            for leaked in present.subtracting(expected).sorted() { problems.append("\(pool)/\(leaked) is in the pool but not alive in the database (leak)") }
+            for leaked in present.subtracting(expected).sorted() {
+                let id = leaked.hasPrefix("volume-") ? String(leaked.dropFirst("volume-".count)) : leaked
+                let story = try await store.read { tx in
+                    let row = try tx.volume(id).map { "row \($0.status) purged=\($0.purged) source=\($0.sourceKind ?? "-")" } ?? "no row"
+                    let jobs = try tx.recentJobs(volumeID: id, limit: 20).reversed().map { "\($0.kind) \($0.state) step \($0.step) \($0.errorMessage ?? "")" }
+                    return "\(row); jobs \(jobs)"
+                }
+                problems.append("\(pool)/\(leaked) is in the pool but not alive in the database (leak): \(story)")
+            }
             for missing in expected.subtracting(present).sorted() { problems.append("\(pool)/\(missing) is alive in the database but not in the pool") }
             for entry in trash { problems.append("\(pool) trash holds \(entry)") }
             for name in present.intersection(expected).sorted() {
