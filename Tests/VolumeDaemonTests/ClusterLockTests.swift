@@ -41,7 +41,9 @@ import VolumeProtocol
         }
         let takeover = ContinuousClock.now - killed
         #expect(active, "took over after \(takeover)")
-        #expect(takeover <= .seconds(lease + 2), "took over after \(takeover), lease \(lease) s")
+        // The lease runs out at most `lease` after the kill; the standby asks every second and then
+        // rebuilds its database: a few seconds of slack on a loaded 2-core machine.
+        #expect(takeover <= .seconds(lease + 4), "took over after \(takeover), lease \(lease) s")
         // Its empty database was rebuilt from the cluster: it knows the first one's volume, and runs jobs.
         let listed = try await secondClient.call("volume.list", as: [Volume].self)
         #expect(listed.map(\.id) == [volume.id])
