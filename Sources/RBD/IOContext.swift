@@ -34,8 +34,28 @@ public struct IOContext: Sendable {
     }
 
     /// Removes an image; `.notFound` when it does not exist, `.hasSnapshots` or `.busy` when it cannot go yet.
+    ///
+    /// librbd removes a format-2 image by moving it to the trash (source "removing", hidden
+    /// from `rbd_trash_list`) and then purging it there. A client killed in between leaves the
+    /// image half-removed: opening it by name fails, yet `rbd_list2` still returns it with its id.
+    /// Removing such a name finishes the job from the trash instead of reporting it gone.
     public func removeImage(name: String) throws(RBDError) {
-        try check(rbd_remove(handle.raw, name), "remove image \(pool)/\(name)")
+        let rc = rbd_remove(handle.raw, name)
+        if rc == -ENOENT, let halfRemoved = try listImages().first(where: { $0.name == name }) {
+            try removeFromTrash(id: halfRemoved.id, name: name)
+            return
+        }
+        try check(rc, "remove image \(pool)/\(name)")
+    }
+
+    /// Removes an image, or what a killed removal left of it; quiet when there is nothing.
+    public func removeImageIfPresent(name: String) throws(RBDError) {
+        do { try removeImage(name: name) } catch where error.code == .notFound {}
+    }
+
+    /// Purges a trash entry by id, whatever its source or deferment; `.notFound` when it is gone.
+    public func removeFromTrash(id: String, name: String) throws(RBDError) {
+        try check(rbd_trash_remove(handle.raw, id, true), "remove \(pool)/\(name) (id \(id)) from the trash")
     }
 
     public func imageNames() throws(RBDError) -> [String] {

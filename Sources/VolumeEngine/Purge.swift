@@ -89,6 +89,9 @@ struct Purge {
                     }
                 }
             } catch let error as RBDError where error.code == .notFound {
+                // Gone already — or half-removed by a removal that was killed (only a purge
+                // removes images, so finishing it is what was meant).
+                try io.removeImageIfPresent(name: image)
                 outcome.imageRemoved = true
                 return outcome
             }
@@ -97,7 +100,7 @@ struct Purge {
                     throw EngineError.inUse(
                         "image \(pool)/\(image) still has snapshots: \(remaining.joined(separator: ", "))")
                 }
-                do { try io.removeImage(name: image) } catch let error as RBDError where error.code == .notFound {}
+                try io.removeImageIfPresent(name: image)
                 outcome.imageRemoved = true
             }
             return outcome

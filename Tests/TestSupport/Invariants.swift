@@ -61,8 +61,16 @@ public enum Invariants {
             for missing in expected.subtracting(present).sorted() { problems.append("\(pool)/\(missing) is alive in the database but not in the pool") }
             for entry in trash { problems.append("\(pool) trash holds \(entry)") }
             for name in present.intersection(expected).sorted() {
-                let actual = try await admin.run { session in
-                    Set(try session.pool(pool).withImage(name, readOnly: true) { try $0.snapshots().map(\.name) })
+                let listed: Set<String>? = try await admin.run { session in
+                    do {
+                        return Set(try session.pool(pool).withImage(name, readOnly: true) { try $0.snapshots().map(\.name) })
+                    } catch let error as RBDError where error.code == .notFound {
+                        return nil
+                    }
+                }
+                guard let actual = listed else {
+                    problems.append("\(pool)/\(name) is alive in the database but vanished while checked")
+                    continue
                 }
                 let wanted = expectedSnapshots["\(pool)/\(name)"] ?? []
                 if actual != wanted {

@@ -26,7 +26,10 @@ enum ImageRemoval {
                         do { try image.removeSnapshot(snap) } catch let error as RBDError where error.code == .notFound {}
                     }
                     try io.removeImage(name: name)
-                } catch let error as RBDError where error.code == .notFound {}
+                } catch let error as RBDError where error.code == .notFound {
+                    // Gone, or half-removed by a killed daemon: finish it.
+                    try io.removeImageIfPresent(name: name)
+                }
             }
             context.logger.info("removed image \(pool)/\(name)")
             return nil

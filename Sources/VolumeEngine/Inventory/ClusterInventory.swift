@@ -38,7 +38,7 @@ public struct ClusterInventory: Sendable {
         for pool in pools {
             let io = try session.pool(pool)
             trash[pool] = try io.trashEntries()
-            for name in try io.imageNames() {
+            for (id, name) in try io.listImages() {
                 do {
                     let entry = try io.withImage(name, readOnly: true) { image -> Entry in
                         let snapshots = try image.snapshots().map { snap in
@@ -52,7 +52,11 @@ public struct ClusterInventory: Sendable {
                     }
                     images.append(entry)
                 } catch let error as RBDError where error.code == .notFound {
-                    // Removed while we listed.
+                    // Removed while we listed — or half-removed (in the trash, hidden from
+                    // rbd_trash_list, listed by name) by a client killed inside rbd_remove.
+                    if try io.listImages().contains(where: { $0.id == id }) {
+                        trash[pool, default: []].append((id, name))
+                    }
                 }
             }
         }

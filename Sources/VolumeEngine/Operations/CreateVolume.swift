@@ -90,6 +90,8 @@ struct CreateVolume: Operation {
                         owner = try io.withImage(image) { try $0.metadata(RBDNames.volumeIDKey) }
                     } catch let error as RBDError where error.code == .notFound {
                         exists = false
+                        // A removal of a partial copy killed half-way: finish it before copying anew.
+                        try io.removeImageIfPresent(name: image)
                     }
                     // The tag is set after the resize: a tagged image is a finished copy.
                     if owner == volumeID { return }
@@ -162,7 +164,7 @@ struct CreateVolume: Operation {
             let (pool, image) = (volume.pool, volume.rbdImage)
             do {
                 try await context.cluster.run { session in
-                    do { try session.pool(pool).removeImage(name: image) } catch let error as RBDError where error.code == .notFound {}
+                    try session.pool(pool).removeImageIfPresent(name: image)
                 }
                 removed = true
             } catch {
