@@ -136,13 +136,53 @@ public struct Image: ~Copyable {
     public func children(of snapshot: String) throws(RBDError) -> [String] {
         try check(rbd_snap_set(raw, snapshot), "select snapshot \(spec)@\(snapshot)")
         defer { rbd_snap_set(raw, nil) }
+        return try selectedSnapshotChildren("\(spec)@\(snapshot)")
+    }
+
+    /// The name a snapshot had before librbd moved it to the trash namespace, or nil when it is
+    /// not there. librbd's snapshot removal moves a snapshot to the trash namespace first and
+    /// removes it after; a client killed in between leaves it there (and `rbd_snap_list` lists
+    /// it under a generated name).
+    public func trashedSnapshotOriginalName(id: UInt64) throws(RBDError) -> String? {
+        var type = RBD_SNAP_NAMESPACE_TYPE_USER
+        try check(rbd_snap_get_namespace_type(raw, id, &type), "read namespace of snapshot \(id) of \(spec)")
+        guard type == RBD_SNAP_NAMESPACE_TYPE_TRASH else { return nil }
+        var buffer = [CChar](repeating: 0, count: 512)
+        try check(rbd_snap_get_trash_namespace(raw, id, &buffer, buffer.count), "read trash namespace of snapshot \(id) of \(spec)")
+        return String(nulTerminated: buffer)
+    }
+
+    /// Removes the snapshots a killed removal left in the trash namespace, unless clones still
+    /// hang from them (then librbd removes them with the last clone). Returns their original names.
+    public func removeAbandonedTrashedSnapshots() throws(RBDError) -> [String] {
+        var removed: [String] = []
+        for snapshot in try snapshots() {
+            guard let original = try trashedSnapshotOriginalName(id: snapshot.id) else { continue }
+            try check(rbd_snap_set_by_id(raw, snapshot.id), "select snapshot \(snapshot.id) of \(spec)")
+            let children: [String]
+            do {
+                children = try selectedSnapshotChildren("\(spec)@\(original) (trash)")
+                rbd_snap_set(raw, nil)
+            } catch {
+                rbd_snap_set(raw, nil)
+                throw error
+            }
+            guard children.isEmpty else { continue }
+            let rc = rbd_snap_remove_by_id(raw, snapshot.id)
+            if rc != -ENOENT { try check(rc, "remove trashed snapshot \(spec)@\(original)") }
+            removed.append(original)
+        }
+        return removed
+    }
+
+    private func selectedSnapshotChildren(_ what: String) throws(RBDError) -> [String] {
         var capacity = 8
         while true {
             var specs = [rbd_linked_image_spec_t](repeating: rbd_linked_image_spec_t(), count: capacity)
             var count = capacity
             let rc = rbd_list_children3(raw, &specs, &count)
             if rc == -ERANGE { capacity = max(count, capacity * 2); continue }
-            try check(rc, "list children of \(spec)@\(snapshot)")
+            try check(rc, "list children of \(what)")
             defer { rbd_linked_image_spec_list_cleanup(&specs, count) }
             return (0..<count).map { "\(String(cString: specs[$0].pool_name))/\(String(cString: specs[$0].image_name))" }
         }

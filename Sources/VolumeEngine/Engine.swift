@@ -158,6 +158,13 @@ public final class Engine: Sendable {
             job = row
             job.state = "running"
             job.startedAt = job.startedAt ?? Date()
+            if job.kind == JobKind.purgeVolume.rawValue {
+                // Except a purge: it reads its plan when it starts, so a change made after that
+                // (a clone gone) needs a purge of its own. `JobQueue.queuePurge` reuses a purge
+                // only while its row still says queued, so a started purge must say so.
+                let started = job
+                try await store.write(.relaxed) { tx in try tx.update(started) }
+            }
         } catch {
             logger.error("cannot start job \(jobID): \(error)", metadata: ["job_id": "\(jobID)"])
             return

@@ -61,6 +61,8 @@ struct Purge {
                     for snapshot in deletedKept {
                         try image.setMetadata(RBDNames.snapshotDeletedKey(snapshot), "true")
                     }
+                    // Snapshots a killed removal left in the trash namespace go first.
+                    outcome.removedSnapshots += try image.removeAbandonedTrashedSnapshots()
                     for snapshot in try image.snapshots() {
                         guard !wanted.contains(snapshot.name), RBDNames.isManagedSnapshot(snapshot.name) else {
                             remaining.append(snapshot.name)
@@ -73,13 +75,16 @@ struct Purge {
                         } catch let error as RBDError where error.code == .invalidArgument {
                             // Not protected.
                         } catch let error as RBDError where error.code == .busy {
+                            context.logger.info("keeping \(pool)/\(volume.rbdImage)@\(snapshot.name): librbd refuses to unprotect it (clones)")
                             outcome.keptSnapshots.append(snapshot.name)
                             remaining.append(snapshot.name)
                             continue
                         }
                         // A format-2 clone (made by another client) does not stop an unprotect, and
                         // removing its snapshot would only move it to the trash namespace: ask.
-                        if try !image.children(of: snapshot.name).isEmpty {
+                        let children = try image.children(of: snapshot.name)
+                        if !children.isEmpty {
+                            context.logger.info("keeping \(pool)/\(volume.rbdImage)@\(snapshot.name): clones still attached: \(children)")
                             outcome.keptSnapshots.append(snapshot.name)
                             remaining.append(snapshot.name)
                             continue

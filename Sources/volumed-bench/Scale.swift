@@ -14,7 +14,7 @@ struct Scale: AsyncParsableCommand {
     @Option(help: "Real volumes to create through volumed.") var volumes = 10_000
     @Option(help: "Rows of the seeded database.") var rows = 100_000
     @Option(help: "The running daemon's pid (for its RSS).") var daemonPID: Int32
-    @Option(help: "The daemon's RSS in KiB right after it started (else measured now).") var idleRSSKB: Int?
+    @Option(name: .customLong("idle-rss-kb"), help: "The daemon's RSS in KiB right after it started (else measured now).") var idleRSSKB: Int?
     @Option(help: "The volumed binary (for the seeded daemon).") var volumed: String
     @Option(help: "A folder for the seeded daemon.") var scratch: String
 

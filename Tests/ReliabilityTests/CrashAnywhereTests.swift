@@ -42,8 +42,14 @@ import VolumeProtocol
             // A clone whose removal was killed inside librbd (half-removed: in the trash, still
             // listed by name) once leaked here; removals now finish it from the trash.
             let problems = try await Invariants.check(daemon)
-            #expect(problems.isEmpty, "after kill \(kill + 1) of \(kills) (seed \(seed)): \(problems)")
-            if !problems.isEmpty { break }
+            if !problems.isEmpty {
+                // The daemon's log (every kill and restart) outlives the test, for the post-mortem.
+                let kept = "/tmp/crash-anywhere-\(seed).log"
+                try? FileManager.default.removeItem(atPath: kept)
+                try? FileManager.default.copyItem(atPath: daemon.logPath, toPath: kept)
+                Issue.record("after kill \(kill + 1) of \(kills) (seed \(seed), daemon log \(kept)): \(problems)")
+                break
+            }
         }
         print("crash-anywhere: \(kills) kills, seed \(seed), accepted operations: \(counts.sorted { $0.key < $1.key })")
     }

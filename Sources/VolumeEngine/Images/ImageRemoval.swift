@@ -14,6 +14,7 @@ enum ImageRemoval {
                 do {
                     try io.withImage(name) { image in
                         let snap = RBDNames.imageSnapshot
+                        _ = try image.removeAbandonedTrashedSnapshots()
                         guard try image.snapshotExists(snap) else { return }
                         do {
                             try image.unprotectSnapshot(snap)

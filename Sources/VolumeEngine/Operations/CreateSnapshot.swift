@@ -39,6 +39,7 @@ struct CreateSnapshot: Operation {
             do {
                 try await context.cluster.run { session in
                     try session.pool(volume.pool).withImage(volume.rbdImage) { image in
+                        _ = try image.removeAbandonedTrashedSnapshots()
                         guard try image.snapshotExists(snapshot.rbdSnapshot) else { return }
                         do { try image.unprotectSnapshot(snapshot.rbdSnapshot) } catch let error as RBDError where error.code == .invalidArgument {}
                         try image.removeSnapshot(snapshot.rbdSnapshot)
