@@ -102,6 +102,14 @@ public final class Cluster: Sendable {
     }
 
     /// A `ceph` monitor command (JSON in, JSON out), e.g. `{"prefix": "df", "format": "json"}`.
+    func blocklist(address: String, expireSeconds: UInt32) throws(RBDError) {
+        guard let handle = state.withLock({ $0.handle }) else {
+            throw RBDError(errno: ENOTCONN, operation: "blocklist \(address)")
+        }
+        var text = Array(address.utf8CString)
+        try check(rados_blocklist_add(handle.raw, &text, expireSeconds), "blocklist client \(address)")
+    }
+
     func monitorCommand(_ command: String) throws(RBDError) -> String {
         guard let handle = state.withLock({ $0.handle }) else {
             throw RBDError(errno: ENOTCONN, operation: "mon command")
@@ -177,6 +185,10 @@ public final class Cluster: Sendable {
         public func pool(_ name: String) throws(RBDError) -> IOContext { try cluster.ioContext(pool: name) }
         public func monitorCommand(_ json: String) throws(RBDError) -> String { try cluster.monitorCommand(json) }
         public func configValue(_ name: String) throws(RBDError) -> String { try cluster.configValue(name) }
+        /// Cuts a (dead) client off the OSDs: its watches and locks go at once instead of timing out.
+        public func blocklist(address: String, expireSeconds: UInt32) throws(RBDError) {
+            try cluster.blocklist(address: address, expireSeconds: expireSeconds)
+        }
         public var fsid: String? { cluster.fsid }
     }
 }

@@ -152,6 +152,15 @@ final class ClusterLease: Sendable {
                 try session.pool(pool).breakLock(object: Self.object, name: Self.lockName, client: stale.client, cookie: stale.cookie)
             }
             logger.notice("broke the cluster lock left by this host's previous run (\(stale.client) at \(stale.address))")
+            // Its watches on images it had open (an rbd_remove cut short) would make librbd refuse
+            // to remove them (EBUSY) until the OSDs time them out; blocklisting ends them now.
+            let address = Self.plainAddress(stale.address)
+            do {
+                try await cluster.run { session in try session.blocklist(address: address, expireSeconds: 3600) }
+                logger.notice("blocklisted the previous run's client \(address) (its image watches end now)")
+            } catch {
+                logger.warning("could not blocklist the previous run's client \(address): \(error); its watches time out by themselves")
+            }
             return true
         } catch {
             logger.warning("could not check the cluster lock's holder: \(error)")

@@ -64,6 +64,7 @@ public struct Dispatcher: Sendable {
         }
         guard let id else { return nil }
         switch result {
+        case .success(let value as any JSONWritable): return written(id: id, result: value)
         case .success(let value): return encode(Success(id: id, result: value))
         case .failure(let error): return encode(RPCResponse(id: id, error: error))
         }
@@ -330,6 +331,20 @@ public struct Dispatcher: Sendable {
 
     private func encode<T: Encodable>(_ value: T) -> Data {
         (try? Self.encoder.encode(value)) ?? Data(#"{"jsonrpc":"2.0","id":null,"error":{"code":-32603,"message":"cannot encode the reply"}}"#.utf8)
+    }
+
+    /// The envelope of `Success`, with a result that writes itself (big lists).
+    private func written(id: RPCID, result: any JSONWritable) -> Data {
+        var writer = JSONWriter(capacity: 4096)
+        writer.raw(#"{"id":"#)
+        switch id {
+        case .number(let number): writer.raw(String(number).utf8)
+        case .string(let text): writer.string(text)
+        }
+        writer.raw(#","jsonrpc":"2.0","result":"#)
+        result.write(to: &writer)
+        writer.raw("}")
+        return Data(writer.bytes)
     }
 
     private struct Success: Encodable {

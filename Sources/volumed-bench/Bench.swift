@@ -199,6 +199,12 @@ func timed<T>(_ body: () async throws -> T) async throws -> (T, Double) {
     return (value, milliseconds(start.duration(to: .now)))
 }
 
+func timedSync<T>(_ body: () throws -> T) rethrows -> (T, Double) {
+    let start = ContinuousClock.now
+    let value = try body()
+    return (value, milliseconds(start.duration(to: .now)))
+}
+
 /// Waits for follow-up jobs (purges) so measurements do not overlap.
 func settle(_ client: VolumeClient) async throws {
     for job in try await client.call("job.list", .object(["limit": .int(200)]), as: [Job].self) where !job.isFinal {

@@ -40,7 +40,7 @@ struct BigVolumes: AsyncParsableCommand {
 
         let cliClone = "\(pool)/bench-cli-flatten"
         try rbd(["clone", "\(pool)/\(parent.rbdImage)@\(snapshot.rbdSnapshot)", cliClone])
-        let cliMs: Double = try timedSync { try rbd(["flatten", "--no-progress", cliClone]) }
+        let cliMs = try timedSync { try rbd(["flatten", "--no-progress", cliClone]) }.1
         try rbd(["rm", "--no-progress", cliClone])
 
         print("volumed-bench big")
@@ -60,11 +60,5 @@ struct BigVolumes: AsyncParsableCommand {
         try process.run()
         process.waitUntilExit()
         guard process.terminationStatus == 0 else { throw ValidationError("rbd \(arguments.joined(separator: " ")) failed") }
-    }
-
-    func timedSync(_ body: () throws -> Void) throws -> Double {
-        let start = ContinuousClock.now
-        try body()
-        return milliseconds(start.duration(to: .now))
     }
 }
