@@ -92,6 +92,12 @@ struct Purge {
                         do { try image.removeSnapshot(snapshot.name) } catch let error as RBDError where error.code == .notFound {}
                         outcome.removedSnapshots.append(snapshot.name)
                     }
+                    // Deleted snapshots already gone from the image (removed by a run killed
+                    // before it could record so) are purged too.
+                    for snapshot in snapshots where snapshot.status == "deleted" && !wanted.contains(snapshot.rbdSnapshot)
+                        && !outcome.removedSnapshots.contains(snapshot.rbdSnapshot) {
+                        if try !image.snapshotExists(snapshot.rbdSnapshot) { outcome.removedSnapshots.append(snapshot.rbdSnapshot) }
+                    }
                 }
             } catch let error as RBDError where error.code == .notFound {
                 // Gone already — or half-removed by a removal that was killed (only a purge

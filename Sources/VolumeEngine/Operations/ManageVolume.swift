@@ -22,8 +22,11 @@ struct ManageVolume: Operation {
         try await context.step(0, "adopt \(pool)/\(source) as \(target)", {
             try await context.rbd { session -> Found in
                 let io = try session.pool(pool)
-                // After a crash the rename may already have happened.
-                let current = (try? io.withImage(target) { try $0.metadata(RBDNames.volumeIDKey) }) == volumeID ? target : source
+                // After a crash the rename may already have happened (tagged or not yet): only
+                // this job makes an image of this volume's name.
+                var renamed = true
+                do { try io.withImage(target, readOnly: true) { _ in } } catch let error as RBDError where error.code == .notFound { renamed = false }
+                let current = renamed ? target : source
                 // Read-only: a read-write open would add this daemon's own watch.
                 let found = try io.withImage(current, readOnly: true) { image -> Found in
                     if current == source {
