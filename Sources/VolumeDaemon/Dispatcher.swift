@@ -199,8 +199,26 @@ public struct Dispatcher: Sendable {
             }
             return Volume(volume, attachments: attachments)
         case .volumeList:
-            try p.allowOnly([])
-            return try await engine.store.read { try $0.visibleVolumes() }.map { Volume($0) }
+            // Everything by default; `limit` and `marker` (the last id of the previous page) page
+            // through it as Cinder's API does, in the same order.
+            try p.allowOnly(["limit", "marker"])
+            let limit = try p.int("limit", in: 1...1_000_000)
+            let marker = try p.id("marker")
+            // Written row by row as the cursor goes: no array of records or of volumes.
+            let written = try await engine.store.read { tx -> WrittenJSON? in
+                var writer = JSONWriter(capacity: 1 << 16)
+                var first = true
+                writer.raw("[")
+                let found = try tx.forEachVisibleVolume(after: marker, limit: limit) { record in
+                    if !first { writer.raw(",") }
+                    first = false
+                    Volume(record).write(to: &writer)
+                }
+                writer.raw("]")
+                return found ? WrittenJSON(writer) : nil
+            }
+            guard let written else { throw RPCError.domain(.notFound, "marker volume \(marker ?? "") not found") }
+            return written
         case .snapshotCreate:
             try p.allowOnly(["volume_id", "name", "idempotency_key", "wait"])
             let accepted = try await engine.createSnapshot(
@@ -335,7 +353,7 @@ public struct Dispatcher: Sendable {
 
     /// The envelope of `Success`, with a result that writes itself (big lists).
     private func written(id: RPCID, result: any JSONWritable) -> Data {
-        var writer = JSONWriter(capacity: 4096)
+        var writer = JSONWriter(capacity: ((result as? WrittenJSON)?.count ?? 4000) + 96)
         writer.raw(#"{"id":"#)
         switch id {
         case .number(let number): writer.raw(String(number).utf8)

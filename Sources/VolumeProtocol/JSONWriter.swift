@@ -30,6 +30,12 @@ public struct JSONWriter: Sendable {
 
     public mutating func string(_ value: String) {
         bytes.append(UInt8(ascii: "\""))
+        // Most strings need no escape: copied in one go.
+        if !value.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+            bytes.append(contentsOf: value.utf8)
+            bytes.append(UInt8(ascii: "\""))
+            return
+        }
         for byte in value.utf8 {
             switch byte {
             case UInt8(ascii: "\""): raw("\\\"")
@@ -101,6 +107,22 @@ public struct JSONWriter: Sendable {
 /// A value that can write itself with a `JSONWriter` (the same JSON its `Encodable` gives).
 public protocol JSONWritable: Sendable {
     func write(to writer: inout JSONWriter)
+}
+
+/// JSON written beforehand (a list written while its rows were read). Its `Encodable` side
+/// (for encoders other than `JSONWriter`) parses the bytes back.
+public struct WrittenJSON: JSONWritable, Encodable {
+    let writer: JSONWriter
+
+    public init(_ writer: JSONWriter) { self.writer = writer }
+
+    public var count: Int { writer.bytes.count }
+
+    public func encode(to encoder: any Encoder) throws {
+        try JSONDecoder().decode(JSONValue.self, from: Data(writer.bytes)).encode(to: encoder)
+    }
+
+    public func write(to writer: inout JSONWriter) { writer.raw(self.writer.bytes) }
 }
 
 extension Array: JSONWritable where Element: JSONWritable {

@@ -60,6 +60,33 @@ public struct VolumeRecord: Codable, Sendable, Equatable, FetchableRecord, Persi
         updatedAt = try row.decode(forColumn: "updated_at")
     }
 
+    /// The columns of `init(listed:)`, in its order.
+    static let listedColumns = """
+        id, name, size_gb, status, pool, rbd_image, parent_volume_id, parent_snapshot, parent_image_id, \
+        source_kind, source_id, clone_depth, purged, multiattach, attach_count, created_at, updated_at
+        """
+
+    /// Reads a row of `SELECT \(listedColumns)` by position (no column-name lookups: long lists).
+    init(listed row: Row) throws {
+        id = try row.decode(atIndex: 0)
+        name = try row.decode(atIndex: 1)
+        sizeGB = try row.decode(atIndex: 2)
+        status = try row.decode(atIndex: 3)
+        pool = try row.decode(atIndex: 4)
+        rbdImage = try row.decode(atIndex: 5)
+        parentVolumeID = try row.decode(atIndex: 6)
+        parentSnapshot = try row.decode(atIndex: 7)
+        parentImageID = try row.decode(atIndex: 8)
+        sourceKind = try row.decode(atIndex: 9)
+        sourceID = try row.decode(atIndex: 10)
+        cloneDepth = try row.decode(atIndex: 11)
+        purged = try row.decode(atIndex: 12)
+        multiattach = try row.decode(atIndex: 13)
+        attachCount = try row.decode(atIndex: 14)
+        createdAt = try row.decode(atIndex: 15)
+        updatedAt = try row.decode(atIndex: 16)
+    }
+
     public init(
         id: String, name: String, sizeGB: Int, status: String, pool: String, rbdImage: String,
         parentVolumeID: String? = nil, parentSnapshot: String? = nil, sourceKind: String? = nil,

@@ -132,6 +132,32 @@ public struct StoreTransaction {
     public func volume(_ id: String) throws -> VolumeRecord? { try VolumeRecord.fetchOne(db, key: id) }
 
     /// Volumes a user sees: everything not deleted, oldest first.
+    /// The visible volumes in `visibleVolumes()` order, one at a time: a list of 100k volumes is
+    /// never held as records.
+    ///
+    /// A page (Cinder's `marker` and `limit`): the volumes after the one whose id is `after`,
+    /// at most `limit` of them. Returns false when `after` names no visible volume.
+    @discardableResult
+    public func forEachVisibleVolume(after: String? = nil, limit: Int? = nil, _ body: (VolumeRecord) throws -> Void) throws -> Bool {
+        var sql = "SELECT \(VolumeRecord.listedColumns) FROM volume INDEXED BY volume_list WHERE status != 'deleted'"
+        var arguments: StatementArguments = []
+        if let after {
+            guard let (createdAt, id) = try Row.fetchOne(
+                db, sql: "SELECT created_at, id FROM volume WHERE id = ? AND status != 'deleted'", arguments: [after]
+            ).map({ (try $0.decode(DatabaseValue.self, atIndex: 0), try $0.decode(String.self, atIndex: 1)) }) else { return false }
+            sql += " AND (created_at, id) > (?, ?)"
+            arguments += [createdAt, id]
+        }
+        sql += " ORDER BY created_at, id"
+        if let limit {
+            sql += " LIMIT ?"
+            arguments += [limit]
+        }
+        let rows = try Row.fetchCursor(db, sql: sql, arguments: arguments)
+        while let row = try rows.next() { try body(try VolumeRecord(listed: row)) }
+        return true
+    }
+
     public func visibleVolumes() throws -> [VolumeRecord] {
         try VolumeRecord.fetchAll(db, sql: "SELECT * FROM volume WHERE status != 'deleted' ORDER BY created_at, id")
     }

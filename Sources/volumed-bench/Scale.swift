@@ -15,11 +15,13 @@ struct Scale: AsyncParsableCommand {
     @Option(help: "Rows of the seeded database.") var rows = 100_000
     @Option(help: "The running daemon's pid (for its RSS).") var daemonPID: Int32
     @Option(name: .customLong("idle-rss-kb"), help: "The daemon's RSS in KiB right after it started (else measured now).") var idleRSSKB: Int?
+    @Option(name: .customLong("idle-anon-kb"), help: "The anonymous part of it (RssAnon).") var idleAnonKB: Int?
     @Option(help: "The volumed binary (for the seeded daemon).") var volumed: String
     @Option(help: "A folder for the seeded daemon.") var scratch: String
 
     func run() async throws {
         let idleRSS = idleRSSKB.map { $0 << 10 } ?? rss(daemonPID)
+        let idleAnon = idleAnonKB.map { $0 << 10 } ?? rss(daemonPID, field: "RssAnon:")
         let socket = target.socket
         // Real volumes, 16 clients at a time.
         let clients = 16
@@ -38,6 +40,7 @@ struct Scale: AsyncParsableCommand {
         let client = try VolumeClient(socketPath: socket)
         let (listed, listTimes, listDecodeTimes) = try await listTimings(client)
         let busyRSS = rss(daemonPID)
+        let busyAnon = rss(daemonPID, field: "RssAnon:")
 
         // A seeded database of `rows` volumes for a second daemon (on a pool of its own, so the
         // two daemons do not share the cluster lock).
@@ -74,6 +77,8 @@ struct Scale: AsyncParsableCommand {
         process.executableURL = URL(fileURLWithPath: volumed)
         process.arguments = ["--config", scratch + "/seeded.conf"]
         process.standardError = FileHandle.nullDevice
+        // As systemd/volumed.service runs it.
+        process.environment = ProcessInfo.processInfo.environment.merging(["MALLOC_ARENA_MAX": "2"]) { $1 }
         let launched = ContinuousClock.now
         try process.run()
         var seeded: VolumeClient?
@@ -88,8 +93,13 @@ struct Scale: AsyncParsableCommand {
         let startMs = milliseconds(launched.duration(to: .now))
         guard let seeded else { throw ValidationError("the seeded daemon did not start") }
         let seededIdle = rss(process.processIdentifier)
+        let seededIdleAnon = rss(process.processIdentifier, field: "RssAnon:")
         let (bigListed, bigListTimes, bigListDecodeTimes) = try await listTimings(seeded)
+        // A page of 1,000 from the middle, as Cinder's API serves lists (`limit`, `marker`).
+        let middle = String(format: "%08x-0000-4000-8000-%012x", rows / 2, rows / 2)
+        let (pageCount, pageTimes, _) = try await listTimings(seeded, params: #","params":{"limit":1000,"marker":"\#(middle)"}"#)
         let seededRSS = rss(process.processIdentifier)
+        let seededAnon = rss(process.processIdentifier, field: "RssAnon:")
         process.terminate()
         process.waitUntilExit()
 
@@ -99,19 +109,22 @@ struct Scale: AsyncParsableCommand {
                      listed, median(listTimes), median(listDecodeTimes)))
         print(String(format: "  volume.list of %d rows (seeded database): reply in %.0f ms (median, goal 100 ms); decoded by the client %.0f ms more",
                      bigListed, median(bigListTimes), median(bigListDecodeTimes)))
+        print(String(format: "  volume.list page of %d (limit and marker) out of %d rows: reply in %.1f ms (median)", pageCount, rows, median(pageTimes)))
         print(String(format: "  start-up with %d rows, to READY and answering: %.0f ms (goal 2000 ms)", rows, startMs))
         print(String(format: "  RSS: idle at start %.1f MB (goal 30), after %d volumes %.1f MB; seeded daemon idle %.1f MB, after listing %d rows %.1f MB (goal 100)",
                      mb(idleRSS), volumes, mb(busyRSS), mb(seededIdle), rows, mb(seededRSS)))
+        print(String(format: "  of which anonymous (RssAnon; the rest is shared library code mapped from files): idle %.1f MB, after %d volumes %.1f MB; seeded idle %.1f MB, after listing %.1f MB",
+                     mb(idleAnon), volumes, mb(busyAnon), mb(seededIdleAnon), mb(seededAnon)))
     }
 
     /// `volume.list` five times: how long until the whole reply line is in (request, query,
     /// encoding, transfer), and how long the client then takes to decode it.
-    func listTimings(_ client: VolumeClient) async throws -> (count: Int, reply: [Double], decode: [Double]) {
+    func listTimings(_ client: VolumeClient, params: String = "") async throws -> (count: Int, reply: [Double], decode: [Double]) {
         var replies: [Double] = []
         var decodes: [Double] = []
         var count = 0
         for index in 0..<5 {
-            let request = Data(#"{"jsonrpc":"2.0","id":\#(index),"method":"volume.list"}"#.utf8 + [0x0A])
+            let request = Data(#"{"jsonrpc":"2.0","id":\#(index),"method":"volume.list"\#(params)}"#.utf8 + [0x0A])
             let (line, ms) = try await timed {
                 try await client.sendRaw(request)
                 return try await client.readLine()
@@ -126,9 +139,9 @@ struct Scale: AsyncParsableCommand {
 
     struct ListReply: Decodable { let result: [Volume] }
 
-    func rss(_ pid: Int32) -> Int {
+    func rss(_ pid: Int32, field: String = "VmRSS:") -> Int {
         let status = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
-        let line = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") } ?? ""
+        let line = status.split(separator: "\n").first { $0.hasPrefix(field) } ?? ""
         return (Int(line.split(separator: " ").dropFirst().first ?? "0") ?? 0) << 10
     }
 
