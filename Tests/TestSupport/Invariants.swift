@@ -97,7 +97,11 @@ public enum Invariants {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             let jobs = try await client.call("job.list", .object(["limit": .int(10_000)]))
-            guard case .array(let list)? = jobs.result else { return }
+            guard case .array(let list)? = jobs.result else {
+                // Not ready yet (a daemon just restarted answers before it resumes its jobs).
+                try await Task.sleep(for: .milliseconds(50))
+                continue
+            }
             let open = list.compactMap { job -> String? in
                 guard case .object(let fields) = job, case .string(let state)? = fields["state"], case .string(let id)? = fields["id"],
                       state == "queued" || state == "running" else { return nil }

@@ -133,10 +133,20 @@ import VolumeProtocol
         var df: [String: Any] = [:]
         var capacity: PoolCapacity?
         let deadline = ContinuousClock.now + .seconds(30)
+        // Both reads must come from the same OSD report: read the daemon's figure between two
+        // `ceph df`s that agree with each other.
+        func storedNow() throws -> [String: Any] {
+            try #require(try JSONSerialization.jsonObject(with: Data(daemon.cluster.ceph(["df", "--format", "json"]).utf8)) as? [String: Any])
+        }
+        func stored(_ df: [String: Any]) -> Int64? {
+            let entry = (df["pools"] as? [[String: Any]])?.first { $0["name"] as? String == daemon.pool }
+            return ((entry?["stats"] as? [String: Any])?["stored"] as? NSNumber)?.int64Value
+        }
         while ContinuousClock.now < deadline {
-            df = try #require(try JSONSerialization.jsonObject(with: Data(daemon.cluster.ceph(["df", "--format", "json"]).utf8)) as? [String: Any])
+            let before = try storedNow()
             capacity = try await client.call("service.capacity", as: [PoolCapacity].self).first { $0.pool == daemon.pool }
-            if (capacity?.usedBytes ?? 0) >= 16 << 20 { break }
+            df = try storedNow()
+            if (capacity?.usedBytes ?? 0) >= 16 << 20, let now = stored(df), stored(before) == now, now == capacity?.usedBytes { break }
             try await Task.sleep(for: .seconds(1))
         }
         let pool = try #require(capacity)
