@@ -29,6 +29,8 @@ final class SystemdService: Service, Sendable {
     }
 
     static let probeInterval = Duration.seconds(5)
+    /// Returns the heap's free pages when a burst of jobs is over.
+    let trimmer = HeapTrimmer()
 
     init(notifier: Notifier, engine: Engine, lease: ClusterLease, reloader: Reloader, logger: Logger) {
         self.notifier = notifier
@@ -79,6 +81,8 @@ final class SystemdService: Service, Sendable {
                 tick.finish()
             }
             for await _ in ticks {
+                let (running, queued) = await engine.load()
+                trimmer.observe(running: running, queued: queued)
                 let line = await statusLine()
                 if line != last {
                     notifier.status(line)
