@@ -101,7 +101,6 @@ public final class Cluster: Sendable {
         return IOContext(pool: pool, handle: try found.get())
     }
 
-    /// A `ceph` monitor command (JSON in, JSON out), e.g. `{"prefix": "df", "format": "json"}`.
     func blocklist(address: String, expireSeconds: UInt32) throws(RBDError) {
         guard let handle = state.withLock({ $0.handle }) else {
             throw RBDError(errno: ENOTCONN, operation: "blocklist \(address)")
@@ -110,6 +109,7 @@ public final class Cluster: Sendable {
         try check(rados_blocklist_add(handle.raw, &text, expireSeconds), "blocklist client \(address)")
     }
 
+    /// A `ceph` monitor command (JSON in, JSON out), e.g. `{"prefix": "df", "format": "json"}`.
     func monitorCommand(_ command: String) throws(RBDError) -> String {
         guard let handle = state.withLock({ $0.handle }) else {
             throw RBDError(errno: ENOTCONN, operation: "mon command")

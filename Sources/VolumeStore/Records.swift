@@ -39,27 +39,6 @@ public struct VolumeRecord: Codable, Sendable, Equatable, FetchableRecord, Persi
         case purged, createdAt = "created_at", updatedAt = "updated_at"
     }
 
-    /// Reads a row column by column, without `Decodable`'s keyed containers (lists of many volumes).
-    public init(row: Row) throws {
-        id = try row.decode(forColumn: "id")
-        name = try row.decode(forColumn: "name")
-        sizeGB = try row.decode(forColumn: "size_gb")
-        status = try row.decode(forColumn: "status")
-        pool = try row.decode(forColumn: "pool")
-        rbdImage = try row.decode(forColumn: "rbd_image")
-        parentVolumeID = try row.decode(forColumn: "parent_volume_id")
-        parentSnapshot = try row.decode(forColumn: "parent_snapshot")
-        parentImageID = try row.decode(forColumn: "parent_image_id")
-        sourceKind = try row.decode(forColumn: "source_kind")
-        sourceID = try row.decode(forColumn: "source_id")
-        cloneDepth = try row.decode(forColumn: "clone_depth")
-        purged = try row.decode(forColumn: "purged")
-        multiattach = try row.decode(forColumn: "multiattach")
-        attachCount = try row.decode(forColumn: "attach_count")
-        createdAt = try row.decode(forColumn: "created_at")
-        updatedAt = try row.decode(forColumn: "updated_at")
-    }
-
     /// The columns of `init(listed:)`, in its order.
     static let listedColumns = """
         id, name, size_gb, status, pool, rbd_image, parent_volume_id, parent_snapshot, parent_image_id, \

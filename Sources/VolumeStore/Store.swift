@@ -131,9 +131,8 @@ public struct StoreTransaction {
 
     public func volume(_ id: String) throws -> VolumeRecord? { try VolumeRecord.fetchOne(db, key: id) }
 
-    /// Volumes a user sees: everything not deleted, oldest first.
-    /// The visible volumes in `visibleVolumes()` order, one at a time: a list of 100k volumes is
-    /// never held as records.
+    /// Volumes a user sees (everything not deleted, oldest first), one at a time: a list of 100k
+    /// volumes is never held as records.
     ///
     /// A page (Cinder's `marker` and `limit`): the volumes after the one whose id is `after`,
     /// at most `limit` of them. Returns false when `after` names no visible volume.
@@ -156,10 +155,6 @@ public struct StoreTransaction {
         let rows = try Row.fetchCursor(db, sql: sql, arguments: arguments)
         while let row = try rows.next() { try body(try VolumeRecord(listed: row)) }
         return true
-    }
-
-    public func visibleVolumes() throws -> [VolumeRecord] {
-        try VolumeRecord.fetchAll(db, sql: "SELECT * FROM volume WHERE status != 'deleted' ORDER BY created_at, id")
     }
 
     /// Every volume whose RBD image should still be in the cluster.
