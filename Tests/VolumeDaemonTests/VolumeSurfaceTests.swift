@@ -138,15 +138,21 @@ import VolumeProtocol
         func storedNow() throws -> [String: Any] {
             try #require(try JSONSerialization.jsonObject(with: Data(daemon.cluster.ceph(["df", "--format", "json"]).utf8)) as? [String: Any])
         }
-        func stored(_ df: [String: Any]) -> Int64? {
+        func stat(_ df: [String: Any], _ key: String) -> Int64? {
             let entry = (df["pools"] as? [[String: Any]])?.first { $0["name"] as? String == daemon.pool }
-            return ((entry?["stats"] as? [String: Any])?["stored"] as? NSNumber)?.int64Value
+            return ((entry?["stats"] as? [String: Any])?[key] as? NSNumber)?.int64Value
+        }
+        func stored(_ df: [String: Any]) -> Int64? { stat(df, "stored") }
+        /// Other suites write into the same OSD: wait for a moment when `max_avail` holds still.
+        func steady(_ before: [String: Any], _ after: [String: Any]) -> Bool {
+            guard let a = stat(before, "max_avail"), let b = stat(after, "max_avail") else { return false }
+            return abs(Double(a - b)) <= 0.005 * Double(b)
         }
         while ContinuousClock.now < deadline {
             let before = try storedNow()
             capacity = try await client.call("service.capacity", as: [PoolCapacity].self).first { $0.pool == daemon.pool }
             df = try storedNow()
-            if (capacity?.usedBytes ?? 0) >= 16 << 20, let now = stored(df), stored(before) == now, now == capacity?.usedBytes { break }
+            if (capacity?.usedBytes ?? 0) >= 16 << 20, let now = stored(df), stored(before) == now, now == capacity?.usedBytes, steady(before, df) { break }
             try await Task.sleep(for: .seconds(1))
         }
         let pool = try #require(capacity)
