@@ -37,7 +37,11 @@ let package = Package(
         ),
         .target(
             name: "VolumeStore",
-            dependencies: [.product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [
+                .product(name: "GRDB", package: "GRDB.swift"),
+                // sqlite3_auto_extension, to register Ceph's SQLite VFS.
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
+            ],
             swiftSettings: strict
         ),
         .target(name: "VolumeProtocol", swiftSettings: strict),

@@ -76,6 +76,18 @@ public final class Cluster: Sendable {
         }
     }
 
+    /// Runs `body` on `pool` (a pool of the caller's own, so that it never queues behind job
+    /// steps); a cancelled caller stops waiting at once, leaving the C call to finish on its thread.
+    public func run<T: Sendable>(abandoningOnCancelOn pool: BlockingPool, _ body: @escaping @Sendable (Session) throws -> T) async throws -> T {
+        if !isConnected { try await connect() }
+        do {
+            return try await pool.runAbandoningOnCancel { try body(Session(cluster: self)) }
+        } catch let error as RBDError where error.code == .notConnected && error.errno == ESHUTDOWN {
+            dropConnection()
+            throw error
+        }
+    }
+
     /// Forgets the current handle so that the next call reconnects. The old handle is not shut
     /// down here because calls on other threads may still be using it; librados fails them fast.
     public func dropConnection() {
@@ -85,17 +97,19 @@ public final class Cluster: Sendable {
         }
     }
 
-    func ioContext(pool: String) throws(RBDError) -> IOContext {
+    func ioContext(pool: String, namespace: String = "") throws(RBDError) -> IOContext {
+        let key = namespace.isEmpty ? pool : pool + "/" + namespace
         let found: Result<IOContextHandle, RBDError> = state.withLock { state in
-            if let io = state.ioContexts[pool] { return .success(io) }
+            if let io = state.ioContexts[key] { return .success(io) }
             guard let handle = state.handle else {
                 return .failure(RBDError(errno: ENOTCONN, operation: "open pool \(pool)"))
             }
             var io: rados_ioctx_t?
             let rc = rados_ioctx_create(handle.raw, pool, &io)
             guard rc >= 0, let io else { return .failure(RBDError(errno: rc, operation: "open pool \(pool)")) }
+            if !namespace.isEmpty { rados_ioctx_set_namespace(io, namespace) }
             let wrapped = IOContextHandle(raw: io)
-            state.ioContexts[pool] = wrapped
+            state.ioContexts[key] = wrapped
             return .success(wrapped)
         }
         return IOContext(pool: pool, handle: try found.get())
@@ -107,6 +121,11 @@ public final class Cluster: Sendable {
         }
         var text = Array(address.utf8CString)
         try check(rados_blocklist_add(handle.raw, &text, expireSeconds), "blocklist client \(address)")
+    }
+
+    func waitForLatestOSDMap() throws(RBDError) {
+        guard let handle = state.withLock({ $0.handle }) else { throw RBDError(errno: ENOTCONN, operation: "wait for the osd map") }
+        try check(rados_wait_for_latest_osdmap(handle.raw), "wait for the latest osd map")
     }
 
     /// A `ceph` monitor command (JSON in, JSON out), e.g. `{"prefix": "df", "format": "json"}`.
@@ -150,6 +169,21 @@ public final class Cluster: Sendable {
     }
 
     private static func openHandle(_ settings: ConnectionSettings) throws(RBDError) -> (RadosHandle, String) {
+        let raw = try configuredHandle(settings)
+        do {
+            try check(rados_connect(raw), "connect to ceph cluster (config \(settings.cephConf), user \(settings.user))")
+            var buffer = [CChar](repeating: 0, count: 64)
+            try check(rados_cluster_fsid(raw, &buffer, buffer.count), "read cluster fsid")
+            let fsid = String(nulTerminated: buffer)
+            return (RadosHandle(raw: raw), fsid)
+        } catch {
+            rados_shutdown(raw)
+            throw error
+        }
+    }
+
+    /// A client handle set up from `settings`, not yet connected.
+    private static func configuredHandle(_ settings: ConnectionSettings, options: [(String, String)] = []) throws(RBDError) -> rados_t {
         var raw: rados_t?
         try check(rados_create(&raw, settings.user), "create rados client for user \(settings.user)")
         guard let raw else { throw RBDError(errno: ENOMEM, operation: "create rados client") }
@@ -168,21 +202,39 @@ public final class Cluster: Sendable {
                     try check(rados_conf_set(raw, option, t), "set \(option)")
                 }
             }
-            try check(rados_connect(raw), "connect to ceph cluster (config \(settings.cephConf), user \(settings.user))")
-            var buffer = [CChar](repeating: 0, count: 64)
-            try check(rados_cluster_fsid(raw, &buffer, buffer.count), "read cluster fsid")
-            let fsid = String(nulTerminated: buffer)
-            return (RadosHandle(raw: raw), fsid)
+            for (option, value) in options {
+                try check(rados_conf_set(raw, option, value), "set \(option)")
+            }
+            return raw
         } catch {
             rados_shutdown(raw)
             throw error
         }
     }
 
+    /// A CephContext configured as this daemon's connections are (user, config file, keyring,
+    /// timeouts) plus `options`, for a library that makes RADOS clients of its own from it
+    /// (Ceph's SQLite VFS). Its handle is never connected and lives as long as the process.
+    public static func configurationContext(_ settings: ConnectionSettings, options: [(String, String)]) throws(RBDError) -> UnsafeMutableRawPointer {
+        let raw = try configuredHandle(settings, options: options)
+        guard let context = rados_cct(raw) else {
+            rados_shutdown(raw)
+            throw RBDError(errno: EINVAL, operation: "read the configuration context of a rados client")
+        }
+        return context
+    }
+
     /// What a body running on the blocking pool may touch.
     public struct Session: Sendable {
         let cluster: Cluster
         public func pool(_ name: String) throws(RBDError) -> IOContext { try cluster.ioContext(pool: name) }
+        /// Objects of RADOS namespace `namespace` in pool `name` (no RBD images there).
+        public func pool(_ name: String, namespace: String) throws(RBDError) -> IOContext {
+            try cluster.ioContext(pool: name, namespace: namespace)
+        }
+        /// Waits until this client knows the newest OSD map (after blocklisting: its next
+        /// operations carry the epoch that fences the blocklisted clients).
+        public func waitForLatestOSDMap() throws(RBDError) { try cluster.waitForLatestOSDMap() }
         public func monitorCommand(_ json: String) throws(RBDError) -> String { try cluster.monitorCommand(json) }
         public func configValue(_ name: String) throws(RBDError) -> String { try cluster.configValue(name) }
         /// Cuts a (dead) client off the OSDs: its watches and locks go at once instead of timing out.

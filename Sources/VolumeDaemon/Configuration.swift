@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import RBD
 import VolumeEngine
+import VolumeStore
 
 /// volumed's configuration, read from an INI file with Cinder's option names and defaults.
 /// Unknown options, bad values and missing files are errors naming the file, line and option.
@@ -15,6 +16,11 @@ public struct Configuration: Sendable, Equatable {
     public var logLevel = Logger.Level.info
     /// Groups whose members may call mutating methods (root always may).
     public var adminGroups: [String] = []
+    /// Where the database lives: a file under `state_dir` (one host), or in RADOS (every host).
+    public var stateStore = StateStore.local
+    /// The RADOS pool of a `rados` database (nil: `rbd_pool`).
+    public var stateRadosPool: String?
+    public var stateRadosNamespace = "volumed"
     // [rbd]
     public var rbdPool = "volumes"
     public var rbdUser = "admin"
@@ -43,6 +49,22 @@ public struct Configuration: Sendable, Equatable {
     public init() {}
 
     public var databasePath: String { (stateDir as NSString).appendingPathComponent("volumed.sqlite") }
+
+    /// `state_store`: the embedded file for one host, or the shared database in RADOS.
+    public enum StateStore: String, Sendable, Equatable, CaseIterable {
+        case local, rados
+    }
+
+    /// The database of `store`, wherever it lives.
+    public func databaseLocation(_ store: StateStore) -> Store.Location {
+        switch store {
+        case .local: .local(path: databasePath)
+        case .rados: .rados(pool: stateRadosPool ?? rbdPool, namespace: stateRadosNamespace, name: "volumed.db")
+        }
+    }
+
+    /// The database this configuration runs on.
+    public var databaseLocation: Store.Location { databaseLocation(stateStore) }
 
     public var connection: ConnectionSettings {
         ConnectionSettings(
@@ -95,6 +117,9 @@ public struct Configuration: Sendable, Equatable {
             case ("DEFAULT", "log_level"): config.logLevel = try reader.logLevel()
             case ("DEFAULT", "admin_groups"): config.adminGroups = reader.list()
             case ("DEFAULT", "cluster_lock_lease"): config.clusterLockLease = try reader.int(in: 3...3_600)
+            case ("DEFAULT", "state_store"): config.stateStore = try reader.choice(of: StateStore.self)
+            case ("DEFAULT", "state_rados_pool"): config.stateRadosPool = try reader.name()
+            case ("DEFAULT", "state_rados_namespace"): config.stateRadosNamespace = try reader.name()
             case ("rbd", "rbd_pool"): config.rbdPool = try reader.name()
             case ("rbd", "rbd_user"): config.rbdUser = try reader.user()
             case ("rbd", "rbd_ceph_conf"): config.rbdCephConf = try reader.existingFile()
@@ -184,6 +209,13 @@ private struct OptionReader {
     func chunkSize() throws(ConfigError) -> Int {
         let value = try int(in: 1...32)
         guard value & (value - 1) == 0 else { throw error("\(value) MiB is not a power of two") }
+        return value
+    }
+
+    func choice<Choice: RawRepresentable & CaseIterable>(of: Choice.Type) throws(ConfigError) -> Choice where Choice.RawValue == String {
+        guard let value = Choice(rawValue: entry.value.lowercased()) else {
+            throw error("'\(entry.value)' is not one of \(Choice.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
         return value
     }
 

@@ -5,6 +5,7 @@ import ServiceLifecycle
 import Systemd
 import UnixSignals
 import VolumeEngine
+import VolumeProtocol
 import VolumeStore
 
 /// volumed put together: configuration → database → cluster connection → engine → socket,
@@ -27,35 +28,20 @@ public struct Daemon: Sendable {
 
     public func run() async throws {
         let config = configuration
-        notifier.status("starting: opening the database")
-        try FileManager.default.createDirectory(atPath: config.stateDir, withIntermediateDirectories: true)
-        // A state folder that cannot be written (read-only file system) still serves reads.
-        let readOnly = access(config.stateDir, W_OK) != 0
-        let store: Store
-        do {
-            store = try Store(path: config.databasePath, readOnly: readOnly)
-        } catch where readOnly {
-            throw ConfigError(file: config.databasePath, line: nil, option: "state_dir",
-                              message: "the state folder \(config.stateDir) is read-only and the database cannot be opened from it (\(error)); nothing recorded is lost: make it writable and start volumed again")
-        }
-        if readOnly {
-            logger.critical("the state folder \(config.stateDir) is read-only: serving reads, every change is refused")
-        }
-        logger.info("database open at \(config.databasePath)\(readOnly ? " (read-only)" : "")")
-
         let cluster = Cluster(settings: config.connection, blockingThreads: max(4, config.workers * 2), logger: logger)
+        let store = try openStore(config, cluster: cluster)
         await connect(cluster)
-        let engine = Engine(store: store, cluster: cluster, settings: config.engine, logger: logger)
-        let lease = ClusterLease(
-            cluster: cluster, pool: config.rbdPool, lease: .seconds(config.clusterLockLease), logger: logger,
-            predecessors: { Set((try? await store.read { try $0.daemonClients() }) ?? []).subtracting([cluster.clientName ?? ""]) },
-            onAcquired: { me in _ = try? await store.write { try $0.recordDaemonClient(me) } })
+        let lease = ClusterLease(cluster: cluster, pool: config.rbdPool, lease: .seconds(config.clusterLockLease), logger: logger)
+        let engine = Engine(store: store, cluster: cluster, settings: config.engine, logger: logger, mayRunSteps: { lease.isFresh })
+        let takeover = Takeover(lease: lease, store: store, cluster: cluster, settings: config.engine, logger: logger)
         let reloader = Reloader(
             path: configurationPath, configuration: config, engine: engine,
             access: AccessPolicy(adminGIDs: Self.groupIDs(config.adminGroups, logger: logger)), logLevel: logLevel, logger: logger)
         let systemd = SystemdService(notifier: notifier, engine: engine, lease: lease, reloader: reloader, logger: logger)
         let dispatcher = Dispatcher(
-            engine: engine, access: { reloader.accessPolicy }, configuration: { reloader.current }, isActive: { lease.isHeld },
+            engine: engine, access: { reloader.accessPolicy }, configuration: { reloader.current },
+            isActive: { lease.isHeld }, notServing: { Self.refusal(lease: lease, store: store) },
+            holder: { lease.holder.map { ServiceStatus.Holder(host: $0.host, pid: $0.pid, since: $0.since) } },
             statusLine: { await systemd.statusLine() }, capacity: { systemd.capacity.withLock { $0 } }, startedAt: .now, version: Self.version, logger: logger)
 
         let listener: SocketServer.Listener
@@ -75,7 +61,7 @@ public struct Daemon: Sendable {
         let group = ServiceGroup(
             configuration: .init(
                 services: [
-                    .init(service: EngineService(engine: engine, lease: lease, logger: logger)),
+                    .init(service: EngineService(engine: engine, lease: lease, takeover: takeover, logger: logger)),
                     .init(service: server),
                     .init(service: systemd),
                 ],
@@ -85,6 +71,56 @@ public struct Daemon: Sendable {
         try await group.run()
         await cluster.blockingPool.shutdown()
         logger.info("stopped")
+    }
+
+    /// The database: a file opened now (it serves reads while the cluster is unreachable at
+    /// start), or the shared one in RADOS, which only opens once this daemon holds it.
+    private func openStore(_ config: Configuration, cluster: Cluster) throws -> Store {
+        switch config.databaseLocation {
+        case .local:
+            notifier.status("starting: opening the database")
+            try FileManager.default.createDirectory(atPath: config.stateDir, withIntermediateDirectories: true)
+            // A state folder that cannot be written (read-only file system) still serves reads.
+            let readOnly = access(config.stateDir, W_OK) != 0
+            let store: Store
+            do {
+                store = try Store(location: config.databaseLocation, readOnly: readOnly)
+            } catch where readOnly {
+                throw ConfigError(file: config.databasePath, line: nil, option: "state_dir",
+                                  message: "the state folder \(config.stateDir) is read-only and the database cannot be opened from it (\(error)); nothing recorded is lost: make it writable and start volumed again")
+            }
+            if readOnly {
+                logger.critical("the state folder \(config.stateDir) is read-only: serving reads, every change is refused")
+            }
+            logger.info("database open at \(config.databasePath)\(readOnly ? " (read-only)" : "")")
+            return store
+        case .rados:
+            try Self.registerCephVFS(config, logger: logger)
+            return Store(unopened: config.databaseLocation)
+        }
+    }
+
+    /// Loads Ceph's SQLite VFS with a client configured like the daemon's own. Its lock keeps
+    /// Ceph's default renewal timeout (30 s; Pacific refuses lower values through the client's
+    /// configuration): a successor does not wait for it, it fences the holder and breaks the lock.
+    static func registerCephVFS(_ config: Configuration, logger: Logger) throws {
+        let context = try Cluster.configurationContext(config.connection, options: [])
+        let address = try CephVFS.register(cephContext: context)
+        logger.info("Ceph's SQLite VFS is ready (its client \(address))")
+    }
+
+    /// Why this daemon answers nothing but `service.status` right now, or nil when it serves.
+    static func refusal(lease: ClusterLease, store: Store) -> String? {
+        switch lease.current {
+        case .standby(let holder):
+            return "this volumed is a standby; the active one is \(holder)"
+        case .fenced(let reason):
+            return "this volumed gave up being active (\(reason)); it restarts as a standby"
+        case .starting, .released:
+            return store.isOpen ? nil : "this volumed is starting: it does not hold the database yet"
+        case .held:
+            return lease.isFresh ? nil : "this volumed's hold on the cluster lock is not fresh (it is fencing itself)"
+        }
     }
 
     /// The first connection, with STATUS and EXTEND_TIMEOUT_USEC while within the retries so that

@@ -14,8 +14,13 @@ public struct Dispatcher: Sendable {
     let access: @Sendable () -> AccessPolicy
     /// The current configuration and STATUS line.
     let configuration: @Sendable () -> Configuration
-    /// False while another daemon holds the cluster lock: this one serves reads only.
+    /// True while this daemon holds the cluster lock (freshly renewed): it may change things.
     let isActive: @Sendable () -> Bool
+    /// Why this daemon answers nothing but `service.status` (standby, fenced, or starting
+    /// without its database), or nil: a standby never answers from a copy of its own.
+    let notServing: @Sendable () -> String?
+    /// The daemon holding the cluster lock (this one, or the active one seen from standby).
+    let holder: @Sendable () -> ServiceStatus.Holder?
     let statusLine: @Sendable () async -> String
     /// Pool capacity as last measured in the background.
     let capacity: @Sendable () -> [VolumeEngine.PoolCapacity]?
@@ -79,9 +84,12 @@ public struct Dispatcher: Sendable {
                 throw RPCError.domain(
                     .permissionDenied, "\(method.rawValue) needs root or membership in one of admin_groups (uid \(peer.uid) is neither)")
             }
+            if method != .serviceStatus, let why = notServing() {
+                throw RPCError.domain(.standby, "\(method.rawValue): \(why); ask the active one")
+            }
             if !method.isReadOnly, !isActive() {
                 throw RPCError.domain(
-                    .busy, "\(method.rawValue): this daemon is in standby (another volumed holds the cluster lock, or it is starting); retry on the active one")
+                    .busy, "\(method.rawValue): this daemon does not hold the cluster lock yet (it is starting); retry in a moment")
             }
             let reader = try ParamReader(params, method: method.rawValue)
             return .success(try await handle(method, reader, peer: peer, notify: notify))
@@ -322,7 +330,8 @@ public struct Dispatcher: Sendable {
 
     func status() async throws -> ServiceStatus {
         let (running, queued) = await engine.load()
-        let volumes = try await engine.store.read { try $0.countVisibleVolumes() }
+        // Nothing from a database this daemon does not hold (a standby's count is the active one's business).
+        let volumes = notServing() == nil ? try await engine.store.read { try $0.countVisibleVolumes() } : 0
         let connected = engine.cluster.isConnected
         let config = configuration()
         let line = await statusLine()
@@ -336,14 +345,17 @@ public struct Dispatcher: Sendable {
                 rbdFlattenVolumeFromSnapshot: config.rbdFlattenVolumeFromSnapshot,
                 rbdConcurrentFlattenOperations: config.rbdConcurrentFlattenOperations, logLevel: config.logLevel.rawValue))
         status.capacity = capacity()?.map(VolumeProtocol.PoolCapacity.init)
+        status.stateStore = config.stateStore.rawValue
+        status.holder = holder()
         return status
     }
 
-    /// `ok`, `standby`, `starting` or `degraded`, from the STATUS line's first word.
+    /// `ok`, `standby`, `starting`, `fenced` or `degraded`, from the STATUS line's first word.
     static func state(ofStatusLine line: String) -> String {
         if line.hasPrefix("ready") { return "ok" }
         if line.hasPrefix("standby") { return "standby" }
         if line.hasPrefix("starting") { return "starting" }
+        if line.hasPrefix("fenced") { return "fenced" }
         return "degraded"
     }
 

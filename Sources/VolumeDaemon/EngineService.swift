@@ -1,52 +1,69 @@
+import Glibc
 import Logging
 import ServiceLifecycle
 import VolumeEngine
 
-/// Runs the engine's workers as a service, once this daemon holds the cluster lock. A new or
-/// lost (empty) database is first rebuilt from the cluster's tags. On graceful shutdown it stops
+/// Runs the engine's workers as a service, once this daemon holds the cluster lock and has
+/// taken over (predecessor fenced, database open and checked). On graceful shutdown it stops
 /// taking jobs, returns once running steps have reached a checkpoint, and releases the lock.
+/// A hold that is lost ends the process at once (self-fencing): systemd restarts it as a standby.
 struct EngineService: Service {
     let engine: Engine
     let lease: ClusterLease
+    let takeover: Takeover
     let logger: Logger
 
+    /// The exit status of a daemon that gave up its hold (EX_TEMPFAIL: restart me).
+    static let fencedExitStatus: Int32 = 75
+
     func run() async throws {
+        let predecessor: HolderRecord?
         do {
-            // A new or lost database is rebuilt before this daemon says it is active.
-            try await cancelWhenGracefulShutdown { try await lease.acquire(prepare: { await rebuildIfEmpty() }) }
+            predecessor = try await cancelWhenGracefulShutdown { try await lease.acquire() }
         } catch is CancellationError {
             return
         }
         if Task.isShuttingDownGracefully { return await lease.release() }
         do {
-            try await withGracefulShutdownHandler {
-                try await withThrowingTaskGroup(of: Void.self) { group in
-                    group.addTask { try await engine.run() }
-                    group.addTask { try await lease.keep() }
-                    defer { group.cancelAll() }
-                    // The engine returns after a stop; the lease loop only ends by losing the lock.
-                    try await group.next()
-                }
-            } onGracefulShutdown: {
-                Task { await engine.stop() }
-            }
+            try await takeover.run(predecessor: predecessor)
+        } catch let refused as Takeover.Refused {
+            logger.critical("\(refused.message)")
+            lease.fence(refused.message)
+            await lease.release(force: true)
+            throw refused
         } catch let lost as ClusterLease.Lost {
-            logger.critical("\(lost): stopping jobs at their next checkpoint and exiting")
-            await engine.stop()
-            throw lost
+            await selfFence(lost)
+        }
+        lease.activate()
+        try await withGracefulShutdownHandler {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await engine.run() }
+                group.addTask {
+                    do {
+                        try await lease.keep()
+                    } catch let lost as ClusterLease.Lost {
+                        await selfFence(lost)
+                    }
+                }
+                defer { group.cancelAll() }
+                // The engine returns after a stop; the lease loop only ends by losing the lock.
+                try await group.next()
+            }
+        } onGracefulShutdown: {
+            Task { await engine.stop() }
         }
         await lease.release()
     }
 
-    private func rebuildIfEmpty() async {
-        do {
-            guard try await engine.store.read({ try $0.isEmpty() }) else { return }
-            let summary = try await StateRebuild.run(store: engine.store, cluster: engine.cluster, settings: engine.settings)
-            if summary.volumes + summary.snapshots + summary.images > 0 {
-                logger.notice("the database was empty: rebuilt \(summary) from the cluster's tags")
-            }
-        } catch {
-            logger.error("could not rebuild the empty database from the cluster: \(error)")
-        }
+    /// Another daemon may be running jobs now: start nothing more, answer as active no more
+    /// (the lease says fenced), say why, and exit without waiting for running steps (a call
+    /// that reaches the cluster now fails: the successor blocklisted this daemon's clients).
+    private func selfFence(_ lost: ClusterLease.Lost) async -> Never {
+        logger.critical("self-fencing: \(lost); no step starts from now on, exiting for systemd to restart volumed as a standby")
+        lease.fence(lost.reason)
+        await engine.stop()
+        // Let the STATUS line and the journal entry out.
+        try? await Task.sleep(for: .milliseconds(400))
+        _exit(Self.fencedExitStatus)
     }
 }

@@ -116,17 +116,20 @@ final class SystemdService: Service, Sendable {
     func statusLine() async -> String {
         let (running, queued) = await engine.load()
         let jobs = "\(running) job(s) running, \(queued) queued"
+        if case .fenced(let reason) = lease.current { return "fenced: \(reason); no step starts, exiting to restart as a standby" }
         if let problem = reloader.lastProblem { return "degraded: \(problem); \(jobs)" }
         guard engine.cluster.isConnected, let fsid = engine.cluster.fsid else {
             return "degraded: ceph cluster unreachable, serving reads, jobs wait; \(jobs)"
         }
         switch lease.current {
         case .standby(let holder):
-            return "standby: cluster lock held by \(holder); serving reads, taking over when it goes"
+            return "standby: cluster lock held by \(holder); taking over when it goes"
         case .starting:
             return "starting: taking the cluster lock on \(engine.settings.pool)/\(ClusterLease.object)"
         case .released:
             return "stopping: the cluster lock is released"
+        case .fenced:
+            break
         case .held:
             break
         }

@@ -26,8 +26,16 @@ public final class Engine: Sendable {
     public let loadChanges: AsyncStream<Void>
     private let loadContinuation: AsyncStream<Void>.Continuation
 
-    public init(store: Store, cluster: Cluster, settings: EngineSettings, logger: Logger) {
+    /// False once this daemon may no longer change the cluster (its hold on the cluster lock
+    /// is not fresh): no step starts, running jobs stop at their next checkpoint.
+    private let mayRunSteps: @Sendable () -> Bool
+
+    public init(
+        store: Store, cluster: Cluster, settings: EngineSettings, logger: Logger,
+        mayRunSteps: @escaping @Sendable () -> Bool = { true }
+    ) {
         self.store = store
+        self.mayRunSteps = mayRunSteps
         self.cluster = cluster
         self.liveSettings = Mutex(settings)
         self.logger = logger
@@ -145,7 +153,7 @@ public final class Engine: Sendable {
 
     private func makeContext(_ job: JobRecord) -> JobContext {
         JobContext(job: job, store: store, cluster: cluster, settings: settings, events: events, logger: logger,
-                   activity: activity, trouble: clusterTrouble, isStopping: { [self] in self.isStopping })
+                   activity: activity, trouble: clusterTrouble, isStopping: { [self] in self.isStopping || !self.mayRunSteps() })
     }
 
     private func execute(_ entry: Scheduler.Entry) async {
@@ -186,7 +194,7 @@ public final class Engine: Sendable {
             await finish(context, state: "succeeded", error: nil, completion: completion)
         } catch {
             let failure = EngineError.from(error)
-            if error is JobInterrupted || (isStopping && !context.isCancelled) {
+            if error is JobInterrupted || ((isStopping || !mayRunSteps()) && !context.isCancelled) {
                 context.logger.notice("job interrupted by shutdown at step \(context.job.step); it resumes at the next start")
                 _ = try? await store.write { tx in
                     guard var row = try tx.job(jobID), !row.isFinal else { return }

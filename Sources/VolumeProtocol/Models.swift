@@ -272,6 +272,24 @@ public struct ServiceStatus: Sendable, Codable, Equatable {
     public var settings: Settings
     /// Per-pool capacity, as last measured (refreshed every 30 s); null until first measured.
     public var capacity: [PoolCapacity]?
+    /// Where the database is: `local` (a file on this host) or `rados` (shared by every host).
+    public var stateStore: String?
+    /// The daemon holding the database and the cluster lock: this one when active, the active
+    /// one when this one is standby; null while unknown.
+    public var holder: Holder?
+
+    /// A daemon holding the cluster lock, as its holder record names it.
+    public struct Holder: Sendable, Codable, Equatable {
+        public var host: String
+        public var pid: Int32
+        public var since: Date
+
+        public init(host: String, pid: Int32, since: Date) {
+            self.host = host
+            self.pid = pid
+            self.since = since
+        }
+    }
 
     public struct Settings: Sendable, Codable, Equatable {
         public var workers: Int
@@ -317,7 +335,7 @@ public struct ServiceStatus: Sendable, Codable, Equatable {
     enum CodingKeys: String, CodingKey {
         case version, state, clusterFSID = "cluster_fsid", clusterConnected = "cluster_connected", pool, workers
         case jobsRunning = "jobs_running", jobsQueued = "jobs_queued", volumes, uptimeSeconds = "uptime_seconds"
-        case statusLine = "status_line", settings, capacity
+        case statusLine = "status_line", settings, capacity, stateStore = "state_store", holder
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -335,6 +353,8 @@ public struct ServiceStatus: Sendable, Codable, Equatable {
         try c.encode(statusLine, forKey: .statusLine)
         try c.encode(settings, forKey: .settings)
         try c.encode(capacity, forKey: .capacity)
+        try c.encode(stateStore, forKey: .stateStore)
+        try c.encode(holder, forKey: .holder)
     }
 }
 

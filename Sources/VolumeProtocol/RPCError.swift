@@ -10,6 +10,9 @@ public enum ErrorKind: String, Sendable, Codable, CaseIterable {
     /// The daemon's database cannot take writes (disk full, read-only): retry when fixed.
     case storageUnavailable = "storage_unavailable"
     case invalidParams = "invalid_params"
+    /// This daemon is standby (another holds the database and the cluster lock), starting, or
+    /// has given up being active: ask the active one, named in the message.
+    case standby
     case internalError = "internal"
 }
 

@@ -1,3 +1,4 @@
+import Foundation
 import GRDB
 
 /// The database schema, as ordered migrations. Add a new migration; never edit a shipped one.
@@ -110,6 +111,21 @@ enum Schema {
         migrator.registerMigration("v4-volume-list-order") { db in
             // `volume.list` walks this index in its order: no sort of 100k rows per request.
             try db.execute(sql: "CREATE INDEX volume_list ON volume(created_at, id) WHERE status != 'deleted'")
+        }
+        migrator.registerMigration("v5-identity-fencing") { db in
+            // Which database this is (the cluster records the one that last ran jobs, so a
+            // stale or foreign copy cannot take over silently) and its generation (one more at
+            // every takeover). And which of the recorded daemon clients are already fenced.
+            try db.execute(sql: """
+                CREATE TABLE meta (
+                    key TEXT PRIMARY KEY NOT NULL,
+                    value TEXT NOT NULL
+                );
+                ALTER TABLE daemon_client ADD COLUMN fenced_at DATETIME;
+                """)
+            try db.execute(
+                sql: "INSERT INTO meta (key, value) VALUES ('database_id', ?), ('generation', '0')",
+                arguments: [UUID().uuidString.lowercased()])
         }
         return migrator
     }

@@ -1,39 +1,150 @@
 import Foundation
 import GRDB
+import Synchronization
 
-/// volumed's SQLite database (WAL). Every read and write of state goes through here.
+/// volumed's SQLite database: a file (WAL) for one host, or a database in RADOS through Ceph's
+/// SQLite VFS shared by every host. Every read and write of state goes through here.
 ///
 /// Writes are transactions built from `StoreTransaction`'s named queries, so the engine can
 /// check and change several rows atomically without writing SQL.
 public final class Store: Sendable {
-    private let writer: any DatabaseWriter
+    /// The open database; nil until `open()` (a shared database opens only once this daemon
+    /// holds it) and again after `close()` (it was lost: nothing is written through a stale handle).
+    private let handle: Mutex<(any DatabaseWriter)?>
+    private let readOnly: Bool
+    /// Where the database lives, as an operator would name it (a path, or `rados://pool/ns/name`).
     public let path: String
+    public let location: Location
 
-    /// Opens (creating if needed) the database at `path` and migrates it. With `readOnly` (its
-    /// folder cannot be written), it only reads: every write fails with `StoreUnavailable`.
-    public init(path: String, readOnly: Bool = false) throws {
+    /// Where a database is kept.
+    public enum Location: Sendable, Equatable, CustomStringConvertible {
+        /// A file on this host (WAL, several readers).
+        case local(path: String)
+        /// The SQLite database `name` in RADOS pool `pool`, namespace `namespace`, through Ceph's VFS.
+        case rados(pool: String, namespace: String, name: String)
+
+        public var description: String {
+            switch self {
+            case .local(let path): path
+            case .rados(let pool, let namespace, let name): "rados://\(pool)/\(namespace)/\(name)"
+            }
+        }
+
+        /// The filename SQLite opens: the path, or the VFS's URI (`file:///POOL:NS/NAME?vfs=ceph`).
+        var sqliteName: String {
+            switch self {
+            case .local(let path): path
+            case .rados(let pool, let namespace, let name): "file:///\(pool):\(namespace)/\(name)?vfs=\(CephVFS.name)"
+            }
+        }
+
+        /// The RADOS object holding the database's first stripe (and the VFS's exclusive lock).
+        public var firstObject: String? {
+            guard case .rados(_, _, let name) = self else { return nil }
+            return name + ".0000000000000000"
+        }
+    }
+
+    /// The exclusive RADOS lock Ceph's VFS holds on `Location.firstObject`.
+    public static let vfsLockName = "striper.lock"
+
+    /// Opens (creating if needed) the database file at `path` and migrates it. With `readOnly`
+    /// (its folder cannot be written), it only reads: every write fails with `StoreUnavailable`.
+    public convenience init(path: String, readOnly: Bool = false) throws {
+        try self.init(location: .local(path: path), readOnly: readOnly)
+    }
+
+    /// Opens (creating if needed) the database at `location` and migrates it.
+    ///
+    /// A `rados` database needs `CephVFS.register` first. Its open blocks while another client
+    /// holds the VFS's lock: call it off the cooperative pool, and only once the database is
+    /// this daemon's to hold (its cluster lock taken, its predecessor fenced).
+    public convenience init(location: Location, readOnly: Bool = false) throws {
+        self.init(unopened: location, readOnly: readOnly)
+        try open()
+    }
+
+    /// A store that opens later, with `open()`.
+    public init(unopened location: Location, readOnly: Bool = false) {
+        self.location = location
+        self.path = location.description
+        self.readOnly = readOnly
+        self.handle = Mutex(nil)
+    }
+
+    /// Whether the database is open (false before `open()` and after `close()`).
+    public var isOpen: Bool { handle.withLock { $0 != nil } }
+
+    /// Opens (creating if needed) and migrates the database; does nothing when it is open.
+    /// Blocking: for a `rados` database it waits while another client holds the VFS's lock.
+    public func open() throws {
+        if isOpen { return }
+        let writer = try Self.openWriter(location, readOnly: readOnly)
+        handle.withLock { $0 = writer }
+    }
+
+    /// Forgets the open database: every later read and write fails with `StoreUnavailable`.
+    public func close() {
+        handle.withLock { $0 = nil }
+    }
+
+    private var writer: any DatabaseWriter {
+        get throws {
+            guard let writer = handle.withLock({ $0 }) else { throw StoreUnavailable(notOpen: location) }
+            return writer
+        }
+    }
+
+    private static func openWriter(_ location: Location, readOnly: Bool) throws -> any DatabaseWriter {
         var config = Configuration()
         config.readonly = readOnly
+        let shared = if case .rados = location { true } else { false }
         config.prepareDatabase { db in
+            if shared {
+                // Ceph's documented settings: one exclusive holder (which also allows WAL),
+                // 64 KiB pages, temporary tables in memory (RADOS has none), and a page cache
+                // that holds the whole database so reads never go back to the OSDs.
+                try db.execute(sql: "PRAGMA page_size = 65536")
+                try db.execute(sql: "PRAGMA locking_mode = EXCLUSIVE")
+                try db.execute(sql: "PRAGMA journal_mode = WAL")
+                try db.execute(sql: "PRAGMA temp_store = MEMORY")
+                try db.execute(sql: "PRAGMA cache_size = -1048576")
+            }
             // FULL: a commit is on disk before the effect it records is reported.
             if !readOnly { try db.execute(sql: "PRAGMA synchronous = FULL") }
             try db.execute(sql: "PRAGMA foreign_keys = ON")
         }
         config.busyMode = .timeout(10)
-        config.maximumReaderCount = 4
-        if readOnly {
-            self.writer = try DatabasePool(path: path, configuration: config)
+        let writer: any DatabaseWriter
+        if shared {
+            // The VFS allows no second connection, not even a reader in the same process.
+            writer = try DatabaseQueue(path: location.sqliteName, configuration: config)
         } else {
-            let pool = try DatabasePool(path: path, configuration: config)
-            try Schema.migrator.migrate(pool)
-            self.writer = pool
+            config.maximumReaderCount = 4
+            writer = try DatabasePool(path: location.sqliteName, configuration: config)
         }
-        self.path = path
-        self.isReadOnly = readOnly
+        if !readOnly { try Schema.migrator.migrate(writer) }
+        return writer
+    }
+
+    /// The RADOS address of the VFS client holding a `rados` database (for fencing), from the
+    /// VFS's own `ceph_status()`; nil for a file.
+    public func vfsClientAddress() async throws -> String? {
+        guard case .rados = location else { return nil }
+        let status = try await writer.read { db in try String.fetchOne(db, sql: "SELECT ceph_status()") }
+        guard let data = status?.data(using: .utf8),
+              let object = try JSONSerialization.jsonObject(with: data) as? [String: Any] else { return nil }
+        return object["addr"] as? String
+    }
+
+    /// Copies the whole database into `other` with SQLite's backup API (page by page, one
+    /// consistent snapshot).
+    public func copy(into other: Store) throws {
+        try writer.backup(to: try other.writer)
     }
 
     /// True when opened read-only because its folder could not be written.
-    public let isReadOnly: Bool
+    public var isReadOnly: Bool { readOnly }
 
     /// How hard a commit insists on reaching the disk.
     public enum Durability: Sendable {
@@ -54,7 +165,7 @@ public final class Store: Sendable {
             try checkWritable()
             return try await rawWrite(durability, body)
         } catch let error as DatabaseError {
-            guard let unavailable = StoreUnavailable(error, path: path) else { throw error }
+            guard let unavailable = StoreUnavailable(error, location: location) else { throw error }
             throw unavailable
         }
     }
@@ -90,7 +201,7 @@ public final class Store: Sendable {
         try await writer.read { db in try body(StoreTransaction(db: db)) }
     }
 
-    /// `PRAGMA integrity_check`: "ok" when the file is sound.
+    /// `PRAGMA integrity_check`: "ok" when the database is sound.
     public func integrityCheck() async throws -> String {
         try await writer.read { db in try String.fetchOne(db, sql: "PRAGMA integrity_check") ?? "" }
     }
@@ -101,7 +212,16 @@ public final class Store: Sendable {
 public struct StoreUnavailable: Error, Sendable, CustomStringConvertible {
     public let message: String
 
-    init?(_ error: DatabaseError, path: String) {
+    init?(_ error: DatabaseError, location: Store.Location) {
+        guard case .local(let path) = location else {
+            switch error.resultCode {
+            case .SQLITE_FULL, .SQLITE_READONLY, .SQLITE_IOERR, .SQLITE_CANTOPEN:
+                message = "cannot write the database \(location) in RADOS: \(error.message ?? "I/O error") (its pool is full, the cluster is unreachable, or this daemon lost the database to another one)"
+                return
+            default:
+                return nil
+            }
+        }
         let folder = (path as NSString).deletingLastPathComponent
         switch error.resultCode {
         case .SQLITE_FULL:
@@ -113,6 +233,10 @@ public struct StoreUnavailable: Error, Sendable, CustomStringConvertible {
         default:
             return nil
         }
+    }
+
+    init(notOpen location: Store.Location) {
+        message = "the database \(location) is not open: this daemon does not hold it (standby, starting or fenced)"
     }
 
     init(readOnlyAt path: String) {
@@ -265,7 +389,9 @@ extension StoreTransaction {
         try String.fetchAll(db, sql: "SELECT name FROM daemon_client ORDER BY started_at DESC")
     }
 
-    /// Remembers the cluster client name of the daemon starting now; returns the earlier ones.
+    /// Remembers a cluster client of the daemon starting now (its librbd client, and the
+    /// VFS's for a shared database); returns the earlier ones.
+    @discardableResult
     public func recordDaemonClient(_ name: String) throws -> [String] {
         let earlier = try String.fetchAll(db, sql: "SELECT name FROM daemon_client WHERE name != ?", arguments: [name])
         try db.execute(sql: "INSERT OR REPLACE INTO daemon_client (name, started_at) VALUES (?, ?)", arguments: [name, Date()])
@@ -275,6 +401,48 @@ extension StoreTransaction {
             """)
         return earlier
     }
+
+    /// Recorded clients of earlier daemons that no successor has fenced yet.
+    public func unfencedDaemonClients(excluding mine: Set<String>) throws -> [String] {
+        try String.fetchAll(db, sql: "SELECT name FROM daemon_client WHERE fenced_at IS NULL ORDER BY started_at DESC")
+            .filter { !mine.contains($0) }
+    }
+
+    /// Notes that `names` are blocklisted: no later successor needs to fence them again.
+    public func markFenced(_ names: [String]) throws {
+        for name in names {
+            try db.execute(sql: "UPDATE daemon_client SET fenced_at = ? WHERE name = ?", arguments: [Date(), name])
+        }
+    }
+
+    /// Which database this is, and how many times a daemon took it over.
+    public func identity() throws -> DatabaseIdentity {
+        let rows = try Row.fetchAll(db, sql: "SELECT key, value FROM meta WHERE key IN ('database_id', 'generation')")
+        var values: [String: String] = [:]
+        for row in rows { values[row["key"]] = row["value"] }
+        return DatabaseIdentity(id: values["database_id"] ?? "", generation: Int(values["generation"] ?? "") ?? 0)
+    }
+
+    /// One more takeover: returns the identity with its new generation.
+    public func nextGeneration() throws -> DatabaseIdentity {
+        let next = try identity().generation + 1
+        try db.execute(sql: "UPDATE meta SET value = ? WHERE key = 'generation'", arguments: [String(next)])
+        return try identity()
+    }
+}
+
+/// A database's identity (made when it was created) and generation (one more at each takeover):
+/// what the cluster records of the database that last ran jobs on its pools.
+public struct DatabaseIdentity: Sendable, Codable, Equatable, CustomStringConvertible {
+    public var id: String
+    public var generation: Int
+
+    public init(id: String, generation: Int) {
+        self.id = id
+        self.generation = generation
+    }
+
+    public var description: String { "database \(id) generation \(generation)" }
 }
 
 extension StoreTransaction {
@@ -327,6 +495,15 @@ extension StoreTransaction {
     public func imageBytes() throws -> [String: Int64] {
         let rows = try Row.fetchAll(db, sql: "SELECT pool, SUM(size_bytes) AS total FROM image WHERE purged = 0 GROUP BY pool")
         return Dictionary(uniqueKeysWithValues: rows.map { ($0["pool"] as String, $0["total"] as Int64) })
+    }
+
+    /// Rows per table, to compare a copy with its source.
+    public func rowCounts() throws -> [String: Int] {
+        var counts: [String: Int] = [:]
+        for table in ["volume", "snapshot", "image", "attachment", "job", "daemon_client", "meta"] {
+            counts[table] = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \(table)") ?? 0
+        }
+        return counts
     }
 
     /// True when the database holds no volume and no image at all (a new or lost database).

@@ -71,6 +71,7 @@ enum Output {
             switch error.kind {
             case .notFound?: code = 2
             case .conflict?, .inUse?, .busy?: code = 3
+            case .standby?: code = 6
             case .permissionDenied?: code = 4
             case .clusterUnavailable?: code = 5
             case .storageUnavailable?: code = 75  // EX_TEMPFAIL

@@ -11,7 +11,7 @@ struct Volumectl: AsyncParsableCommand {
         abstract: "Manage block volumes on Ceph RBD through volumed.",
         discussion: """
             Exit codes: 0 success, 1 the job failed or was cancelled, 2 not found, 3 conflict (busy, in use),
-            4 permission denied, 5 cluster unavailable, 64 usage error, 69 volumed not reachable, 70 internal error,
+            4 permission denied, 5 cluster unavailable, 6 this volumed is standby (the message names the active one), 64 usage error, 69 volumed not reachable, 70 internal error,
             75 volumed cannot record work (its disk is full or read-only).
             """,
         version: "0.1.0",
