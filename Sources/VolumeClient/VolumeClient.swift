@@ -94,7 +94,8 @@ public final class VolumeClient: @unchecked Sendable {
                 guard let base = raw.baseAddress else { return }
                 var offset = 0
                 while offset < raw.count {
-                    let written = write(fd, base + offset, raw.count - offset)
+                    // MSG_NOSIGNAL: a daemon gone away is an error here, not a SIGPIPE that kills the client.
+                    let written = send(fd, base + offset, raw.count - offset, Int32(MSG_NOSIGNAL))
                     if written < 0 {
                         if errno == EINTR { continue }
                         throw ClientError.connectionClosed

@@ -2,6 +2,7 @@ import Foundation
 import Glibc
 import Testing
 import VolumeClient
+import VolumeStore
 
 /// The real `volumed` binary, started with a config of its own against the dev cluster.
 public final class DaemonProcess: @unchecked Sendable {
@@ -13,6 +14,9 @@ public final class DaemonProcess: @unchecked Sendable {
     public var configPath: String { directory + "/volumed.conf" }
     public var logPath: String { directory + "/volumed.log" }
     private var process: Process?
+    /// A command the daemon runs under (e.g. `setpriv --regid=N --` to give it a group a
+    /// firewall rule can cut off); it must exec the daemon, keeping its pid.
+    public var wrapper: [String] = []
 
     /// - Parameters:
     ///   - extraConfig: lines appended to the `[rbd]` section.
@@ -50,6 +54,28 @@ public final class DaemonProcess: @unchecked Sendable {
         try config.write(toFile: configPath, atomically: true, encoding: .utf8)
     }
 
+    /// Sets `line` (`option = value`) in the `[DEFAULT]` section, replacing the option if present.
+    public func setDefault(_ line: String) throws {
+        let option = line.split(separator: "=")[0].trimmingCharacters(in: .whitespaces)
+        var lines = try String(contentsOfFile: configPath, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        lines.removeAll { $0.split(separator: "=").first?.trimmingCharacters(in: .whitespaces) == option }
+        lines.insert(line, at: 1)
+        try lines.joined(separator: "\n").write(toFile: configPath, atomically: true, encoding: .utf8)
+    }
+
+    /// True when the daemon keeps its database in RADOS (`state_store = rados`).
+    public var sharedDatabase: Bool {
+        ((try? String(contentsOfFile: configPath, encoding: .utf8)) ?? "").contains("state_store = rados")
+    }
+
+    /// The daemon's database, opened by the test. A shared one (in RADOS) can only be opened
+    /// while no daemon holds it: stop them first. Close it (`store.close()`) before starting one.
+    public func openDatabase() throws -> Store {
+        guard sharedDatabase else { return try Store(path: directory + "/state/volumed.sqlite") }
+        try TestCluster.registerCephVFS(cluster)
+        return try Store(location: .rados(pool: pool, namespace: "volumed", name: "volumed.db"))
+    }
+
     /// Default option lines, except those `extra` sets itself (an option may appear only once).
     static func defaults(_ lines: [String], unless extra: String) -> String {
         let given = Set(extra.split(separator: "\n").compactMap { $0.split(separator: "=").first?.trimmingCharacters(in: .whitespaces) })
@@ -64,8 +90,13 @@ public final class DaemonProcess: @unchecked Sendable {
     /// Starts the daemon and waits until its socket answers.
     public func start() async throws {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.binary)
-        process.arguments = ["--config", configPath]
+        if let launcher = wrapper.first {
+            process.executableURL = URL(fileURLWithPath: launcher)
+            process.arguments = Array(wrapper.dropFirst()) + [Self.binary, "--config", configPath]
+        } else {
+            process.executableURL = URL(fileURLWithPath: Self.binary)
+            process.arguments = ["--config", configPath]
+        }
         // One log across restarts (a crash suite reads the whole story).
         if !FileManager.default.fileExists(atPath: logPath) { FileManager.default.createFile(atPath: logPath, contents: nil) }
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
@@ -101,6 +132,36 @@ public final class DaemonProcess: @unchecked Sendable {
         Glibc.kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
         self.process = nil
+    }
+
+    /// Sends `signal` (SIGSTOP, SIGCONT, …) to the daemon.
+    public func signal(_ signal: Int32) {
+        guard let process else { return }
+        Glibc.kill(process.processIdentifier, signal)
+    }
+
+    /// Waits for the daemon to exit by itself; its exit status, or nil if it still runs.
+    public func waitForExit(within limit: Duration) async -> Int32? {
+        guard let process else { return nil }
+        let deadline = ContinuousClock.now + limit
+        while process.isRunning && ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(50)) }
+        guard !process.isRunning else { return nil }
+        self.process = nil
+        return process.terminationStatus
+    }
+
+    /// Runs `volumed` with `arguments` and this daemon's configuration; its exit status and output.
+    public func runTool(_ arguments: [String]) throws -> (status: Int32, output: String) {
+        let tool = Process()
+        tool.executableURL = URL(fileURLWithPath: Self.binary)
+        tool.arguments = arguments + ["--config", configPath]
+        let pipe = Pipe()
+        tool.standardOutput = pipe
+        tool.standardError = pipe
+        try tool.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        tool.waitUntilExit()
+        return (tool.terminationStatus, String(decoding: data, as: UTF8.self))
     }
 
     /// SIGTERM and wait; returns the exit status.

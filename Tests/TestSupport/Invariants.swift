@@ -7,7 +7,8 @@ import VolumeStore
 /// snapshots, no trash), and a sound SQLite file. Returns the problems found, in words.
 public enum Invariants {
     public static func check(_ daemon: DaemonProcess, pools: [String]? = nil) async throws -> [String] {
-        let store = try Store(path: daemon.directory + "/state/volumed.sqlite")
+        let store = try daemon.openDatabase()
+        defer { store.close() }
         var problems: [String] = []
         let (jobs, volumes, snapshots, images, released) = try await store.read { tx in
             (try tx.unfinishedJobs(), try tx.unpurgedVolumes(), try tx.unpurgedSnapshots(), try tx.unpurgedImages(),

@@ -4,6 +4,7 @@ import Logging
 import RBD
 import Synchronization
 import Testing
+import VolumeStore
 
 /// The dev cluster the test command started (`VOLUMED_TEST_CLUSTER` is its folder).
 /// Each test that counts images works in a pool of its own, so tests can run in parallel.
@@ -67,6 +68,13 @@ public struct TestCluster: Sendable {
     }
 
     private static let shared = Mutex<[String: Cluster]>([:])
+
+    /// Ceph's SQLite VFS in this test process, as the cluster's admin (once per process).
+    public static func registerCephVFS(_ cluster: TestCluster) throws {
+        guard CephVFS.clientAddress == nil else { return }
+        let context = try Cluster.configurationContext(cluster.adminSettings, options: [])
+        _ = try CephVFS.register(cephContext: context)
+    }
 
     /// Connection settings as the cluster's admin (tests create and inspect pools).
     public var adminSettings: ConnectionSettings {

@@ -1,0 +1,213 @@
+import Foundation
+import Glibc
+import TestSupport
+import Testing
+import VolumeClient
+import VolumeProtocol
+
+/// Two hosts (two daemons with state folders of their own) on the same pools with
+/// `state_store = rados`: one database in RADOS, held by the active daemon only.
+@Suite(.serialized, .timeLimit(.minutes(10))) struct SharedDatabaseTests {
+    static let lease = 6
+    static let shared = "state_store = rados\ncluster_lock_lease = \(lease)"
+
+    /// Polls `client` until `service.status` says `state`; how long it took, or nil.
+    static func waitForState(_ client: VolumeClient, _ state: String, within limit: Duration) async -> Duration? {
+        let start = ContinuousClock.now
+        while ContinuousClock.now - start < limit {
+            if let status = try? await client.call("service.status", as: ServiceStatus.self), status.state == state {
+                return ContinuousClock.now - start
+            }
+            try? await Task.sleep(for: .milliseconds(100))
+        }
+        return nil
+    }
+
+    @Test func aStandbyTakesOverEverythingAndBackAgain() async throws {
+        let first = try DaemonProcess(defaultExtra: Self.shared)
+        defer { first.cleanUp(keepPool: true) }
+        try await first.start()
+        let one = try first.client()
+        let volume = try #require(try await one.call(
+            "volume.create", .object(["size_gb": .int(1), "name": .string("db"), "wait": .bool(true)]), as: MutationResult.self).volume)
+        try await first.cluster.fill(pool: first.pool, image: volume.rbdImage, megabytes: 96)
+        let snapshot = try #require(try await one.call(
+            "snapshot.create", .object(["volume_id": .string(volume.id), "wait": .bool(true)]), as: MutationResult.self).snapshot)
+        let clone = try #require(try await one.call(
+            "volume.create", .object(["size_gb": .int(1), "source": .object(["snapshot_id": .string(snapshot.id)]), "wait": .bool(true)]),
+            as: MutationResult.self).volume)
+        let copy = try #require(try await one.call(
+            "volume.create", .object(["size_gb": .int(1), "source": .object(["volume_id": .string(volume.id)]), "wait": .bool(true)]),
+            as: MutationResult.self).volume)
+        let attachment = try await one.call("volume.attach", .object(["volume_id": .string(volume.id), "connector": .object(["host": .string("hv1")])]))
+        #expect(attachment.error == nil, "\(attachment.error?.message ?? "")")
+
+        // The second host: standby, and it says who is active instead of answering from a copy.
+        let second = try DaemonProcess(defaultExtra: Self.shared, pool: first.pool)
+        defer { second.cleanUp() }
+        try await second.start()
+        let two = try second.client()
+        let standby = try await two.call("service.status", as: ServiceStatus.self)
+        #expect(standby.state == "standby")
+        #expect(standby.stateStore == "rados")
+        #expect(standby.holder?.pid == first.pid)
+        for (method, params) in [("volume.list", [String: JSONValue]()), ("volume.get", ["volume_id": .string(volume.id)]),
+                                 ("volume.create", ["size_gb": .int(1)]), ("job.list", [:])] {
+            let refused = try await two.call(method, .object(params))
+            #expect(refused.error?.kind == .standby, "\(method): \(String(describing: refused.error))")
+            #expect(refused.error?.message.contains("pid \(first.pid ?? 0)") == true, "\(refused.error?.message ?? "")")
+        }
+
+        // A flatten running on the first when it dies: the second resumes it.
+        let flatten = try await one.call("volume.flatten", .object(["volume_id": .string(clone.id)]), as: MutationResult.self)
+        try await Task.sleep(for: .milliseconds(100))
+        first.kill()
+        let takeover = await Self.waitForState(two, "ok", within: .seconds(Self.lease + 5))
+        #expect(takeover != nil, "took over within the lease plus 5 s")
+
+        let volumes = try await two.call("volume.list", as: [Volume].self)
+        #expect(Set(volumes.map(\.id)) == [volume.id, clone.id, copy.id])
+        #expect(volumes.first { $0.id == volume.id }?.status == "in-use")
+        let snapshots = try await two.call("snapshot.list", as: [Snapshot].self)
+        #expect(snapshots.map(\.id) == [snapshot.id])
+        let finished = try await two.call("job.wait", .object(["job_id": .string(flatten.job.id)]), as: Job.self)
+        #expect(finished.state == "succeeded", "\(finished.error?.message ?? "")")
+        let jobs = try await two.call("job.list", .object(["limit": .int(100)]), as: [Job].self)
+        #expect(jobs.count >= 5, "the first daemon's job history is there")
+        let delete = try await two.call("volume.delete", .object(["volume_id": .string(volume.id)]))
+        #expect(delete.error?.kind == .inUse, "an attached volume is not deleted without force: \(String(describing: delete.error))")
+
+        // Back the other way: the first comes back as standby; the second dies.
+        let made = try #require(try await two.call(
+            "volume.create", .object(["size_gb": .int(1), "name": .string("made-on-two"), "wait": .bool(true)]), as: MutationResult.self).volume)
+        try await first.start()
+        let oneAgain = try first.client()
+        #expect(try await oneAgain.call("service.status", as: ServiceStatus.self).state == "standby")
+        second.kill()
+        #expect(await Self.waitForState(oneAgain, "ok", within: .seconds(Self.lease + 5)) != nil)
+        let known = try await oneAgain.call("volume.list", as: [Volume].self)
+        #expect(Set(known.map(\.id)) == [volume.id, clone.id, copy.id, made.id], "the first knows what the second made")
+
+        // Delete everything: the pool, its trash and the database agree and are empty.
+        _ = try await oneAgain.call("volume.delete", .object(["volume_id": .string(volume.id), "force": .bool(true), "wait": .bool(true)]))
+        for id in [clone.id, copy.id, made.id] {
+            let reply = try await oneAgain.call("volume.delete", .object(["volume_id": .string(id), "wait": .bool(true)]))
+            #expect(reply.error == nil, "\(reply.error?.message ?? "")")
+        }
+        _ = try await oneAgain.call("snapshot.delete", .object(["snapshot_id": .string(snapshot.id), "wait": .bool(true)]))
+        try await Invariants.settle(first)
+        #expect(try await oneAgain.call("volume.list", as: [Volume].self).isEmpty)
+        first.terminate()
+        let problems = try await Invariants.check(first)
+        #expect(problems.isEmpty, "\(problems)")
+        let (images, trash) = try await first.cluster.contents(of: first.pool)
+        #expect(images.isEmpty && trash.isEmpty, "pool \(images), trash \(trash)")
+    }
+
+    /// SIGSTOP past the lease (the classic paused process) while the standby takes over; after
+    /// SIGCONT the old daemon never answers as active again and exits for a restart.
+    @Test func aFrozenActiveDaemonFencesItselfWhenItWakes() async throws {
+        let first = try DaemonProcess(defaultExtra: Self.shared)
+        defer { first.cleanUp(keepPool: true) }
+        try await first.start()
+        let one = try first.client()
+        let volume = try #require(try await one.call(
+            "volume.create", .object(["size_gb": .int(1), "wait": .bool(true)]), as: MutationResult.self).volume)
+        let second = try DaemonProcess(defaultExtra: Self.shared, pool: first.pool)
+        defer { second.cleanUp() }
+        try await second.start()
+        let two = try second.client()
+
+        // Jobs queued on the first just before it freezes: whoever runs them, they run once.
+        let extend = try await one.call("volume.extend", .object(["volume_id": .string(volume.id), "size_gb": .int(2)]), as: MutationResult.self)
+        first.signal(SIGSTOP)
+        #expect(await Self.waitForState(two, "ok", within: .seconds(Self.lease + 5)) != nil)
+        first.signal(SIGCONT)
+        // Awake: it may answer a moment while it fences itself, but never as active.
+        let deadline = ContinuousClock.now + .seconds(5)
+        var answeredActive = false
+        while ContinuousClock.now < deadline {
+            if let status = try? await one.call("service.status", as: ServiceStatus.self), status.state == "ok" { answeredActive = true }
+            if let reply = try? await one.call("volume.create", .object(["size_gb": .int(1)])), reply.error == nil { answeredActive = true }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        #expect(!answeredActive)
+        let status = await first.waitForExit(within: .seconds(5))
+        #expect(status == 75, "exit status \(String(describing: status))")
+        #expect(first.log.contains("self-fencing"))
+
+        let done = try await two.call("job.wait", .object(["job_id": .string(extend.job.id)]), as: Job.self)
+        #expect(done.state == "succeeded")
+        #expect(try await two.call("volume.get", .object(["volume_id": .string(volume.id)]), as: Volume.self).sizeGB == 2)
+        _ = try await two.call("volume.delete", .object(["volume_id": .string(volume.id), "wait": .bool(true)]))
+        try await Invariants.settle(second)
+        second.terminate()
+        #expect(try await Invariants.check(second).isEmpty)
+    }
+
+    /// A daemon cut off from the cluster by a firewall rule on loopback (its group's packets
+    /// dropped): it fences itself within its deadline; the standby takes over; nothing of the
+    /// cut-off daemon reaches the cluster afterwards, and it never answers as active again.
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/sbin/iptables")))
+    func aDaemonCutOffFromTheClusterFencesItself() async throws {
+        let group = try Firewall.group()
+        let first = try DaemonProcess(defaultExtra: Self.shared)
+        defer { first.cleanUp(keepPool: true) }
+        first.wrapper = ["/usr/bin/setpriv", "--regid=\(group)", "--clear-groups", "--"]
+        try await first.start()
+        let one = try first.client()
+        let volume = try #require(try await one.call(
+            "volume.create", .object(["size_gb": .int(1), "wait": .bool(true)]), as: MutationResult.self).volume)
+        let second = try DaemonProcess(defaultExtra: Self.shared, pool: first.pool)
+        defer { second.cleanUp() }
+        try await second.start()
+        let two = try second.client()
+
+        try Firewall.cut(group: group)
+        defer { try? Firewall.restore(group: group) }
+        let fenced = ContinuousClock.now
+        let status = await first.waitForExit(within: .seconds(Self.lease + 5))
+        #expect(status == 75, "the cut-off daemon exits within its deadline (status \(String(describing: status)), after \(ContinuousClock.now - fenced))")
+        #expect(first.log.contains("self-fencing"))
+        #expect(await Self.waitForState(two, "ok", within: .seconds(Self.lease + 5)) != nil)
+        let snapshot = try await two.call("snapshot.create", .object(["volume_id": .string(volume.id), "wait": .bool(true)]), as: MutationResult.self)
+        #expect(snapshot.job.state == "succeeded")
+
+        // Reconnected and restarted (as systemd would), it is a standby behind the new holder.
+        try Firewall.restore(group: group)
+        try await first.start()
+        #expect(try await first.client().call("service.status", as: ServiceStatus.self).state == "standby")
+        first.terminate()
+        _ = try await two.call("snapshot.delete", .object(["snapshot_id": .string(snapshot.snapshot?.id ?? ""), "wait": .bool(true)]))
+        _ = try await two.call("volume.delete", .object(["volume_id": .string(volume.id), "wait": .bool(true)]))
+        try await Invariants.settle(second)
+        second.terminate()
+        #expect(try await Invariants.check(second).isEmpty)
+    }
+}
+
+/// A loopback firewall rule that drops the TCP packets of processes whose group is `group`.
+enum Firewall {
+    static let groupName = "volumed-cut"
+
+    static func group() throws -> Int {
+        _ = system("getent group \(groupName) >/dev/null || groupadd --system \(groupName)")
+        guard let entry = getgrnam(groupName) else { throw Failed(what: "no group \(groupName)") }
+        return Int(entry.pointee.gr_gid)
+    }
+
+    static func cut(group: Int) throws { try iptables("-A", group) }
+    static func restore(group: Int) throws {
+        while system("/usr/sbin/iptables -C OUTPUT -o lo -p tcp -m owner --gid-owner \(group) -j DROP 2>/dev/null") == 0 {
+            try iptables("-D", group)
+        }
+    }
+
+    private static func iptables(_ action: String, _ group: Int) throws {
+        guard system("/usr/sbin/iptables \(action) OUTPUT -o lo -p tcp -m owner --gid-owner \(group) -j DROP") == 0 else {
+            throw Failed(what: "iptables \(action)")
+        }
+    }
+
+    struct Failed: Error { let what: String }
+}
