@@ -44,11 +44,14 @@ public enum StateRebuilder {
         try await requireStopped(config, cluster: cluster)
         let source = try await open(config.databaseLocation(config.stateStore), config: config, cluster: cluster, logger: logger)
         let destinationLocation = config.databaseLocation(target)
-        let destination = try await open(destinationLocation, config: config, cluster: cluster, logger: logger)
-        guard try await destination.read({ tx in try tx.isEmpty() }) else {
-            throw Takeover.Refused(message: "\(destination.path) already holds volumes or images: move it away first")
+        let existing = try await open(destinationLocation, config: config, cluster: cluster, logger: logger)
+        let empty = try await existing.read { tx in try tx.isEmpty() }
+        existing.close()
+        guard empty else {
+            throw Takeover.Refused(message: "\(existing.path) already holds volumes or images: move it away first")
         }
-        try await cluster.blockingPool.run { try source.copy(into: destination) }
+        try await cluster.blockingPool.run { try source.copy(to: destinationLocation) }
+        let destination = try await open(destinationLocation, config: config, cluster: cluster, logger: logger)
         let counts = { (store: Store) in try await store.read { tx in try tx.rowCounts() } }
         let (before, after) = (try await counts(source), try await counts(destination))
         let integrity = try await destination.integrityCheck()

@@ -137,10 +137,27 @@ public final class Store: Sendable {
         return object["addr"] as? String
     }
 
-    /// Copies the whole database into `other` with SQLite's backup API (page by page, one
-    /// consistent snapshot).
-    public func copy(into other: Store) throws {
-        try writer.backup(to: try other.writer)
+    /// Copies the whole database to `destination` (replacing what is there) with SQLite's
+    /// backup API, one consistent snapshot, then gives the copy its store's page size and WAL.
+    /// The backup API cannot write into a WAL database of another page size, so the copy is
+    /// made in rollback-journal mode and converted afterwards. No store may have it open.
+    public func copy(to destination: Location) throws {
+        let source = try writer
+        var config = Configuration()
+        let shared = if case .rados = destination { true } else { false }
+        config.prepareDatabase { db in
+            if shared { try db.execute(sql: "PRAGMA locking_mode = EXCLUSIVE") }
+            // PERSIST is what the VFS takes outside WAL; DELETE is SQLite's own default.
+            _ = try String.fetchOne(db, sql: shared ? "PRAGMA journal_mode = PERSIST" : "PRAGMA journal_mode = DELETE")
+        }
+        let target = try DatabaseQueue(path: destination.sqliteName, configuration: config)
+        try source.backup(to: target)
+        try target.writeWithoutTransaction { db in
+            try db.execute(sql: shared ? "PRAGMA page_size = 65536" : "PRAGMA page_size = 4096")
+            try db.execute(sql: "VACUUM")
+            _ = try String.fetchOne(db, sql: "PRAGMA journal_mode = WAL")
+        }
+        try target.close()
     }
 
     /// True when opened read-only because its folder could not be written.
