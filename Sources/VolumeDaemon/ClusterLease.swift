@@ -42,6 +42,10 @@ final class ClusterLease: Sendable {
     private let lastRenewal = Mutex<ContinuousClock.Instant?>(nil)
     /// Addresses this daemon has blocklisted (each is fenced once, however many records name it).
     private let fenced = Mutex<Set<String>>([])
+    /// A renewal is in flight (`keep` sends one at a time).
+    private let renewing = Mutex(false)
+    /// Set when a renewal found the lock held by another daemon (its description).
+    private let takenBy = Mutex<String?>(nil)
     /// The holder's record as last read while standby.
     private let otherHolder = Mutex<HolderRecord?>(nil)
     /// Yields when the state changes, for the status line.
@@ -157,31 +161,38 @@ final class ClusterLease: Sendable {
 
     /// Renews the lease until cancelled. Throws `Lost` (after fencing this daemon) when the hold
     /// was not renewed within the deadline, or another daemon holds the lock.
+    ///
+    /// A renewal is sent every sixth of the lease (one at a time: a slow one is waited for, not
+    /// stacked), so several may fail or lag before the deadline; each success counts from the
+    /// moment it was sent, which is no later than the OSD started the lease anew.
     func keep() async throws {
-        while true {
-            try await Task.sleep(for: lease / 3)
-            guard isFresh else { throw lose("not renewed for \(sinceRenewal) (deadline \(deadline)): the cluster did not answer, or this process was frozen") }
-            let asked = ContinuousClock.now
-            let remaining = deadline - (lastRenewal.withLock { $0 }.map { $0.duration(to: .now) } ?? deadline)
-            do {
-                try await withThrowingTaskGroup(of: Bool.self) { group in
-                    group.addTask {
-                        try await self.take(renew: true, abandoningOnCancel: true)
-                        return true
-                    }
-                    group.addTask {
-                        try await Task.sleep(for: remaining)
-                        return false
-                    }
-                    defer { group.cancelAll() }
-                    if try await group.next() == true { lastRenewal.withLock { $0 = asked } }
+        let tick = max(lease / 6, .milliseconds(250))
+        try await withThrowingDiscardingTaskGroup { group in
+            while true {
+                try await Task.sleep(for: tick)
+                if let holder = takenBy.withLock({ $0 }) { throw lose("held by \(holder) now") }
+                guard isFresh else {
+                    throw lose("not renewed for \(sinceRenewal) (deadline \(deadline)): the cluster did not answer, or this process was frozen")
                 }
-            } catch let error as RBDError where error.code == .busy {
-                throw lose("held by \(await holderText()) now")
-            } catch is CancellationError {
-                throw CancellationError()
-            } catch {
-                logger.warning("cannot renew the cluster lock (last renewed \(sinceRenewal) ago, deadline \(deadline)): \(error)")
+                let start = renewing.withLock { busy in
+                    defer { busy = true }
+                    return !busy
+                }
+                guard start else { continue }
+                let asked = ContinuousClock.now
+                group.addTask {
+                    defer { self.renewing.withLock { $0 = false } }
+                    do {
+                        try await self.take(renew: true, abandoningOnCancel: true)
+                        self.lastRenewal.withLock { last in if last.map({ $0 < asked }) ?? true { last = asked } }
+                    } catch let error as RBDError where error.code == .busy {
+                        let holder = await self.holderText()
+                        self.takenBy.withLock { $0 = holder }
+                    } catch is CancellationError {
+                    } catch {
+                        self.logger.warning("cannot renew the cluster lock (last renewed \(self.sinceRenewal) ago, deadline \(self.deadline)): \(error)")
+                    }
+                }
             }
         }
     }

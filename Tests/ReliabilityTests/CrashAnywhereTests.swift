@@ -55,6 +55,73 @@ import VolumeProtocol
     }
 }
 
+/// The same on `state_store = rados` with two hosts: SIGKILL of the active daemon at random
+/// moments, the standby taking over each time (fencing it), the killed one back as standby.
+/// 12 kills by default, 100 with VOLUMED_LONG=1; the invariants are checked every 4 kills and
+/// at the end (with both daemons stopped: only a holder may open the shared database).
+@Suite(.timeLimit(.minutes(30))) struct SharedCrashAnywhereTests {
+    @Test func killedAnywhereTheStandbyTakesOverNothingLeaksNothingSticks() async throws {
+        let kills = Invariants.longMode ? 100 : 12
+        let shared = "workers = 4\nstate_store = rados"
+        let first = try DaemonProcess(defaultExtra: shared)
+        defer { first.cleanUp(keepPool: true) }
+        let second = try DaemonProcess(defaultExtra: shared, pool: first.pool)
+        defer { second.cleanUp() }
+        try await first.start()
+        try await second.start()
+        var generator = SystemRandomNumberGenerator()
+        let seed = UInt64.random(in: 0...UInt64.max, using: &generator)
+        var random = SeededRandom(seed: seed)
+        let file = try TestFiles.rawImage(megabytes: 4)
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        let parent = try #require(try await first.client().call(
+            "volume.create", .object(["size_gb": .int(1), "name": .string("data"), "wait": .bool(true)]), as: MutationResult.self).volume)
+        try await first.cluster.fill(pool: first.pool, image: parent.rbdImage, megabytes: 64)
+
+        var (active, standby) = (first, second)
+        var counts: [String: Int] = [:]
+        for kill in 0..<kills {
+            let client = try active.client()
+            let world = try await World(client)
+            for _ in 0..<random.next(in: 4...9) {
+                let (method, params) = world.randomOperation(&random, file: file, pool: first.pool, cluster: first.cluster)
+                let reply = try await client.call(method, .object(params))
+                if reply.error == nil { counts[method, default: 0] += 1 }
+            }
+            try await Task.sleep(for: .milliseconds(random.next(in: 0...400)))
+            active.kill()
+            (active, standby) = (standby, active)
+            let took = try await Self.waitUntilActive(active, within: .seconds(40))
+            #expect(took, "the standby took over after kill \(kill + 1) (seed \(seed))")
+            guard took else { break }
+            try await standby.start()
+            try await Invariants.settle(active)
+            if kill % 4 == 3 || kill == kills - 1 {
+                standby.terminate()
+                active.terminate()
+                let problems = try await Invariants.check(active)
+                if !problems.isEmpty {
+                    Issue.record("after kill \(kill + 1) of \(kills) (seed \(seed), logs \(first.logPath) \(second.logPath)): \(problems)")
+                    break
+                }
+                try await active.start()
+                try await standby.start()
+            }
+        }
+        print("shared crash-anywhere: \(kills) kills, seed \(seed), accepted operations: \(counts.sorted { $0.key < $1.key })")
+    }
+
+    static func waitUntilActive(_ daemon: DaemonProcess, within limit: Duration) async throws -> Bool {
+        let client = try daemon.client()
+        let deadline = ContinuousClock.now + limit
+        while ContinuousClock.now < deadline {
+            if let status = try? await client.call("service.status", as: ServiceStatus.self), status.state == "ok" { return true }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        return false
+    }
+}
+
 /// What exists right now, to pick operations that make sense (and some that do not).
 struct World {
     var volumes: [Volume]

@@ -5,8 +5,10 @@ import VolumeClient
 import VolumeProtocol
 
 /// The cluster goes away under running jobs (OSD, then monitor), and is down when the daemon
-/// starts: volumed stays up, answers reads, says `degraded`, retries, and finishes when the
-/// cluster returns; a job that outlives its retries fails with `cluster_unavailable`.
+/// starts: within the cluster lock's deadline volumed stays up, answers reads, says `degraded`,
+/// retries, and finishes when the cluster returns; a job that outlives its retries fails with
+/// `cluster_unavailable`. Past the deadline (two thirds of the lease) it cannot know whether
+/// another daemon took over: it fences itself and exits, and once restarted finishes its jobs.
 /// Runs on a private dev cluster, since it stops its daemons.
 @Suite(.serialized, .timeLimit(.minutes(10))) struct OutageTests {
     static let rados = """
@@ -28,7 +30,8 @@ import VolumeProtocol
     @Test func jobsWaitThroughAnOutageAndFinishWhenTheClusterReturns() async throws {
         let cluster = try TestCluster.startPrivate()
         defer { try? cluster.control("destroy") }
-        let daemon = try DaemonProcess(extraConfig: Self.rados, pool: "volumes", cluster: cluster)
+        // A lease long enough that these outages stay within its deadline (60 s).
+        let daemon = try DaemonProcess(extraConfig: Self.rados, defaultExtra: "cluster_lock_lease = 90", pool: "volumes", cluster: cluster)
         defer { daemon.cleanUp(keepPool: true) }
         try await daemon.start()
         let client = try daemon.client()
@@ -73,6 +76,29 @@ import VolumeProtocol
         }
         try await Invariants.settle(daemon)
         #expect(try await Self.poolMatches(daemon, client))
+    }
+
+    @Test func anOutagePastTheDeadlineFencesTheDaemonAndItsJobsFinishAfterARestart() async throws {
+        let cluster = try TestCluster.startPrivate()
+        defer { try? cluster.control("destroy") }
+        let lease = 6
+        let daemon = try DaemonProcess(extraConfig: Self.rados, defaultExtra: "cluster_lock_lease = \(lease)", pool: "volumes", cluster: cluster)
+        defer { daemon.cleanUp(keepPool: true) }
+        try await daemon.start()
+        let client = try daemon.client()
+        try cluster.control("stop-osd")
+        let queued = try await client.call("volume.create", .object(["size_gb": .int(1)]), as: MutationResult.self)
+        let status = await daemon.waitForExit(within: .seconds(lease * 2))
+        #expect(status == 75, "exit status \(String(describing: status))")
+        #expect(daemon.log.contains("self-fencing"))
+        try cluster.control("start-osd")
+        // Restarted (as systemd would): it takes the lock again and finishes the job.
+        try await daemon.start()
+        let restarted = try daemon.client()
+        let final = try await restarted.call("job.wait", .object(["job_id": .string(queued.job.id)]), as: Job.self)
+        #expect(final.state == "succeeded", "\(final.error?.message ?? "")")
+        try await Invariants.settle(daemon)
+        #expect(try await Self.poolMatches(daemon, restarted))
     }
 
     /// The pool's images are the live volumes' and its trash is empty, asked with the `rbd` CLI:

@@ -54,7 +54,7 @@ import VolumeProtocol
     @Test func everyErrorKindHasItsWireName() {
         #expect(ErrorKind.allCases.map(\.rawValue) == [
             "not_found", "conflict", "in_use", "busy", "cluster_unavailable", "cancelled", "permission_denied",
-            "storage_unavailable", "invalid_params", "internal",
+            "storage_unavailable", "invalid_params", "standby", "internal",
         ])
     }
 
