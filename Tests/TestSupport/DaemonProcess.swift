@@ -179,6 +179,10 @@ public final class DaemonProcess: @unchecked Sendable {
     /// Stops the daemon and removes its pool and files.
     public func cleanUp(keepPool: Bool = false) {
         terminate()
+        // The daemon's log outlives the test (a failed run is read afterwards).
+        let kept = "/tmp/volumed-test-logs"
+        try? FileManager.default.createDirectory(atPath: kept, withIntermediateDirectories: true)
+        try? FileManager.default.copyItem(atPath: logPath, toPath: kept + "/" + (directory as NSString).lastPathComponent + ".log")
         if !keepPool { cluster.deletePool(pool) }
         try? FileManager.default.removeItem(atPath: directory)
     }
