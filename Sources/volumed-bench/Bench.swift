@@ -21,6 +21,7 @@ struct Target: ParsableArguments {
     @Option(help: "cephx id.") var user = "admin"
     @Option(help: "Pool for the floor and the CLI (volumed uses its own rbd_pool).") var pool: String
     @Option(help: "volumed's socket.") var socket: String
+    @Option(help: "A second volumed's socket, with state_store = rados, measured beside the first.") var radosSocket: String?
 
     func connect() async throws -> Cluster {
         var logger = Logger(label: "bench")
@@ -52,25 +53,39 @@ struct Overhead: AsyncParsableCommand {
     func run() async throws {
         let cluster = try await target.connect()
         let client = try VolumeClient(socketPath: socket)
-        var floor: [String: [Double]] = [:], daemon: [String: [Double]] = [:], cli: [String: [Double]] = [:]
+        let radosClient = try target.radosSocket.map { try VolumeClient(socketPath: $0) }
+        var floor: [String: [Double]] = [:], daemon: [String: [Double]] = [:], cli: [String: [Double]] = [:], rados: [String: [Double]] = [:]
         for round in 0..<rounds {
             for (op, ms) in try await floorRound(cluster, round) { floor[op, default: []].append(ms) }
             for (op, ms) in try await daemonRound(client) { daemon[op, default: []].append(ms) }
+            if let radosClient { for (op, ms) in try await daemonRound(radosClient) { rados[op, default: []].append(ms) } }
             for (op, ms) in try cliRound(round) { cli[op, default: []].append(ms) }
         }
-        print("volumed-bench overhead: \(rounds) rounds, medians in ms")
-        print("op".padding(toLength: 30, withPad: " ", startingAt: 0) + "  floor   volumed      rbd   volumed/floor  rbd/volumed")
-        var ratios: [Double] = []
+        print("volumed-bench overhead: \(rounds) rounds, medians in ms (volumed: state_store = local\(radosClient == nil ? "" : "; rados: state_store = rados"))")
+        print("op".padding(toLength: 30, withPad: " ", startingAt: 0) + "  floor   volumed      rbd   volumed/floor  rbd/volumed"
+              + (radosClient == nil ? "" : "    rados  rados/floor"))
+        var ratios: [Double] = [], radosRatios: [Double] = []
         for op in Self.ops {
             let a = median(floor[op] ?? []), b = median(daemon[op] ?? []), c = median(cli[op] ?? [])
             ratios.append(b / a)
-            print(op.padding(toLength: 30, withPad: " ", startingAt: 0)
-                  + String(format: "%7.1f  %8.1f  %7.1f  %14.2f  %11.2f", a, b, c, b / a, c / b))
+            var line = op.padding(toLength: 30, withPad: " ", startingAt: 0)
+                + String(format: "%7.1f  %8.1f  %7.1f  %14.2f  %11.2f", a, b, c, b / a, c / b)
+            if radosClient != nil {
+                let r = median(rados[op] ?? [])
+                radosRatios.append(r / a)
+                line += String(format: "  %7.1f  %11.2f", r, r / a)
+            }
+            print(line)
         }
         let total = Self.ops.map { median(floor[$0] ?? []) }.reduce(0, +)
         let totalDaemon = Self.ops.map { median(daemon[$0] ?? []) }.reduce(0, +)
         print(String(format: "whole lifecycle: floor %.1f ms, volumed %.1f ms, ratio %.2f; worst op ratio %.2f",
                      total, totalDaemon, totalDaemon / total, ratios.max() ?? 0))
+        if radosClient != nil {
+            let totalRados = Self.ops.map { median(rados[$0] ?? []) }.reduce(0, +)
+            print(String(format: "whole lifecycle, rados: %.1f ms, ratio %.2f; worst op ratio %.2f (goal ≤ 1.5 each)",
+                         totalRados, totalRados / total, radosRatios.max() ?? 0))
+        }
         await cluster.blockingPool.shutdown()
     }
 

@@ -19,40 +19,9 @@ struct Throughput: AsyncParsableCommand {
         let cluster = try await target.connect()
         let setup = try VolumeClient(socketPath: target.socket)
         let quarter = requests / 4
-        // Targets made beforehand (not timed): a source volume with a snapshot, and volumes to extend and delete.
-        let source = try await waited(setup, "volume.create", ["size_gb": .int(1)]).volume?.id ?? ""
-        let snapshot = try await waited(setup, "snapshot.create", ["volume_id": .string(source)]).snapshot?.id ?? ""
-        var extendable: [String] = [], deletable: [String] = []
-        for index in 0..<(2 * quarter) {
-            let id = try await waited(setup, "volume.create", ["size_gb": .int(1)]).volume?.id ?? ""
-            if index < quarter { extendable.append(id) } else { deletable.append(id) }
-        }
-        var operations: [(String, [String: JSONValue])] = []
-        for index in 0..<quarter {
-            operations.append(("volume.create", ["size_gb": .int(1), "source": .object(["snapshot_id": .string(snapshot)])]))
-            operations.append(("volume.create", ["size_gb": .int(1), "source": .object(["volume_id": .string(source)])]))
-            operations.append(("volume.extend", ["volume_id": .string(extendable[index]), "size_gb": .int(2)]))
-            operations.append(("volume.delete", ["volume_id": .string(deletable[index])]))
-        }
-        let perClient = (operations.count + clients - 1) / clients
-        let socket = target.socket
-        let start = ContinuousClock.now
-        let latencies = try await withThrowingTaskGroup(of: [Double].self) { group in
-            for index in 0..<clients {
-                let mine = Array(operations.dropFirst(index * perClient).prefix(perClient))
-                group.addTask {
-                    let client = try VolumeClient(socketPath: socket)
-                    var times: [Double] = []
-                    for (method, params) in mine { times.append(try await timed { try await waited(client, method, params) }.1) }
-                    return times
-                }
-            }
-            var all: [Double] = []
-            for try await times in group { all += times }
-            return all
-        }
-        let daemonSeconds = milliseconds(start.duration(to: .now)) / 1000
-        try await settle(setup)
+        let (daemonSeconds, latencies) = try await mix(socket: target.socket)
+        var radosRun: (Double, [Double])?
+        if let radosSocket = target.radosSocket { radosRun = try await mix(socket: radosSocket) }
 
         // The floor: the same operations, one at a time, on one connection.
         let pool = target.pool
@@ -86,12 +55,17 @@ struct Throughput: AsyncParsableCommand {
         }
         let floorSeconds = milliseconds(floorStart.duration(to: .now)) / 1000
 
-        print("volumed-bench throughput: \(operations.count) mixed requests (clone from snapshot, clone volume, extend, delete)")
+        print("volumed-bench throughput: \((4 * quarter)) mixed requests (clone from snapshot, clone volume, extend, delete)")
         print(String(format: "  volumed, %d concurrent clients: %.1f ops/s, p50 %.1f ms, p99 %.1f ms",
-                     clients, Double(operations.count) / daemonSeconds, median(latencies), percentile(latencies, 0.99)))
+                     clients, Double((4 * quarter)) / daemonSeconds, median(latencies), percentile(latencies, 0.99)))
         print(String(format: "  librbd floor, one at a time:   %.1f ops/s, p50 %.1f ms, p99 %.1f ms",
-                     Double(operations.count) / floorSeconds, median(floorTimes), percentile(floorTimes, 0.99)))
+                     Double((4 * quarter)) / floorSeconds, median(floorTimes), percentile(floorTimes, 0.99)))
         print(String(format: "  throughput ratio volumed/floor: %.2f", floorSeconds / daemonSeconds))
+        if let (radosSeconds, radosLatencies) = radosRun {
+            print(String(format: "  volumed on state_store = rados, %d clients: %.1f ops/s, p50 %.1f ms, p99 %.1f ms; ratio rados/floor %.2f, rados/local %.2f",
+                         clients, Double(requests) / radosSeconds, median(radosLatencies), percentile(radosLatencies, 0.99),
+                         floorSeconds / radosSeconds, daemonSeconds / radosSeconds))
+        }
 
         // Snapshots: each waits for an OSD map epoch; concurrent ones share them.
         var volumes: [String] = []
@@ -105,7 +79,7 @@ struct Throughput: AsyncParsableCommand {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for id in volumes {
                     group.addTask {
-                        let client = try VolumeClient(socketPath: socket)
+                        let client = try VolumeClient(socketPath: target.socket)
                         _ = try await waited(client, "snapshot.create", ["volume_id": .string(id)])
                     }
                 }
@@ -117,6 +91,46 @@ struct Throughput: AsyncParsableCommand {
         print(String(format: "  20 snapshot creates at once:       %.0f ms, %d OSD map epochs (%.1fx faster: epochs shared)",
                      concurrentMs, epoch2 - epoch1, sequentialMs / concurrentMs))
         await cluster.blockingPool.shutdown()
+    }
+
+    /// The 100-request mix from `clients` concurrent clients on the daemon at `socket`: its
+    /// duration in seconds and each request's latency (targets made beforehand are not timed).
+    func mix(socket: String) async throws -> (Double, [Double]) {
+        let setup = try VolumeClient(socketPath: socket)
+        let quarter = requests / 4
+        let source = try await waited(setup, "volume.create", ["size_gb": .int(1)]).volume?.id ?? ""
+        let snapshot = try await waited(setup, "snapshot.create", ["volume_id": .string(source)]).snapshot?.id ?? ""
+        var extendable: [String] = [], deletable: [String] = []
+        for index in 0..<(2 * quarter) {
+            let id = try await waited(setup, "volume.create", ["size_gb": .int(1)]).volume?.id ?? ""
+            if index < quarter { extendable.append(id) } else { deletable.append(id) }
+        }
+        var operations: [(String, [String: JSONValue])] = []
+        for index in 0..<quarter {
+            operations.append(("volume.create", ["size_gb": .int(1), "source": .object(["snapshot_id": .string(snapshot)])]))
+            operations.append(("volume.create", ["size_gb": .int(1), "source": .object(["volume_id": .string(source)])]))
+            operations.append(("volume.extend", ["volume_id": .string(extendable[index]), "size_gb": .int(2)]))
+            operations.append(("volume.delete", ["volume_id": .string(deletable[index])]))
+        }
+        let perClient = (operations.count + clients - 1) / clients
+        let start = ContinuousClock.now
+        let latencies = try await withThrowingTaskGroup(of: [Double].self) { group in
+            for index in 0..<clients {
+                let mine = Array(operations.dropFirst(index * perClient).prefix(perClient))
+                group.addTask {
+                    let client = try VolumeClient(socketPath: socket)
+                    var times: [Double] = []
+                    for (method, params) in mine { times.append(try await timed { try await waited(client, method, params) }.1) }
+                    return times
+                }
+            }
+            var all: [Double] = []
+            for try await times in group { all += times }
+            return all
+        }
+        let seconds = milliseconds(start.duration(to: .now)) / 1000
+        try await settle(setup)
+        return (seconds, latencies)
     }
 
     func osdMapEpoch(_ cluster: Cluster) async throws -> Int {

@@ -99,6 +99,11 @@ public struct TestCluster: Sendable {
     }
 
     @discardableResult
+    /// The `rados` CLI as the cluster's admin.
+    public func rados(_ arguments: [String]) throws -> String {
+        try run("/usr/bin/rados", ["-c", cephConf, "--keyring", adminKeyring] + arguments)
+    }
+
     public func rbd(_ arguments: [String]) throws -> String {
         try run("/usr/bin/rbd", ["-c", cephConf, "--keyring", adminKeyring] + arguments)
     }

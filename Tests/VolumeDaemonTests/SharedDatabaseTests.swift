@@ -104,6 +104,32 @@ import VolumeProtocol
         #expect(images.isEmpty && trash.isEmpty, "pool \(images), trash \(trash)")
     }
 
+    /// `volumed rebuild-state` on the shared database: lost from RADOS, rebuilt from the tags,
+    /// and recorded as the database that runs jobs now.
+    @Test func rebuildStateRebuildsTheSharedDatabase() async throws {
+        let daemon = try DaemonProcess(defaultExtra: Self.shared)
+        defer { daemon.cleanUp() }
+        try await daemon.start()
+        let client = try daemon.client()
+        let volume = try #require(try await client.call(
+            "volume.create", .object(["size_gb": .int(1), "name": .string("kept"), "wait": .bool(true)]), as: MutationResult.self).volume)
+        daemon.terminate()
+        // The database's objects in its namespace go (a lost database).
+        let objects = try daemon.cluster.rados(["-p", daemon.pool, "-N", "volumed", "ls"]).split(separator: "\n").map(String.init)
+        #expect(objects.contains { $0.hasPrefix("volumed.db") }, "\(objects)")
+        for object in objects where object.hasPrefix("volumed.db") {
+            _ = try daemon.cluster.rados(["-p", daemon.pool, "-N", "volumed", "rm", object])
+        }
+        let rebuilt = try daemon.runTool(["rebuild-state"])
+        #expect(rebuilt.status == 0, "\(rebuilt.output)")
+        #expect(rebuilt.output.contains("rados://"), "\(rebuilt.output)")
+        try await daemon.start()
+        let again = try daemon.client()
+        #expect(try await again.call("service.status", as: ServiceStatus.self).state == "ok")
+        let volumes = try await again.call("volume.list", as: [Volume].self)
+        #expect(volumes.map(\.id) == [volume.id] && volumes.first?.name == "kept")
+    }
+
     /// SIGSTOP past the lease (the classic paused process) while the standby takes over; after
     /// SIGCONT the old daemon never answers as active again and exits for a restart.
     @Test func aFrozenActiveDaemonFencesItselfWhenItWakes() async throws {
