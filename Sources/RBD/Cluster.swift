@@ -66,22 +66,21 @@ public final class Cluster: Sendable {
 
     /// Runs `body` on the blocking pool with access to the pools by name.
     public func run<T: Sendable>(_ body: @escaping @Sendable (Session) throws -> T) async throws -> T {
-        if !isConnected { try await connect() }
-        do {
-            return try await blockingPool.run { try body(Session(cluster: self)) }
-        } catch let error as RBDError where error.code == .notConnected && error.errno == ESHUTDOWN {
-            // Blocklisted or shut down: this handle will never work again.
-            dropConnection()
-            throw error
-        }
+        try await connected { try await self.blockingPool.run { try body(Session(cluster: self)) } }
     }
 
     /// Runs `body` on `pool` (a pool of the caller's own, so that it never queues behind job
     /// steps); a cancelled caller stops waiting at once, leaving the C call to finish on its thread.
     public func run<T: Sendable>(abandoningOnCancelOn pool: BlockingPool, _ body: @escaping @Sendable (Session) throws -> T) async throws -> T {
+        try await connected { try await pool.runAbandoningOnCancel { try body(Session(cluster: self)) } }
+    }
+
+    /// Connects if needed, then `call`s; a call that finds the client blocklisted or shut down
+    /// drops the connection (this handle will never work again) so that the next one reconnects.
+    private func connected<T: Sendable>(_ call: () async throws -> T) async throws -> T {
         if !isConnected { try await connect() }
         do {
-            return try await pool.runAbandoningOnCancel { try body(Session(cluster: self)) }
+            return try await call()
         } catch let error as RBDError where error.code == .notConnected && error.errno == ESHUTDOWN {
             dropConnection()
             throw error

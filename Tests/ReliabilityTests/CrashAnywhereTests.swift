@@ -28,14 +28,7 @@ import VolumeProtocol
 
         var counts: [String: Int] = [:]
         for kill in 0..<kills {
-            let client = try daemon.client()
-            let world = try await World(client)
-            for _ in 0..<random.next(in: 4...9) {
-                let (method, params) = world.randomOperation(&random, file: file, pool: daemon.pool, cluster: daemon.cluster)
-                let reply = try await client.call(method, .object(params))
-                if reply.error == nil { counts[method, default: 0] += 1 }
-            }
-            try await Task.sleep(for: .milliseconds(random.next(in: 0...400)))
+            try await World.sendRandomOperations(to: daemon, &random, file: file, counts: &counts)
             daemon.kill()
             try await daemon.start()
             try await Invariants.settle(daemon)
@@ -81,14 +74,7 @@ import VolumeProtocol
         var (active, standby) = (first, second)
         var counts: [String: Int] = [:]
         for kill in 0..<kills {
-            let client = try active.client()
-            let world = try await World(client)
-            for _ in 0..<random.next(in: 4...9) {
-                let (method, params) = world.randomOperation(&random, file: file, pool: first.pool, cluster: first.cluster)
-                let reply = try await client.call(method, .object(params))
-                if reply.error == nil { counts[method, default: 0] += 1 }
-            }
-            try await Task.sleep(for: .milliseconds(random.next(in: 0...400)))
+            try await World.sendRandomOperations(to: active, &random, file: file, counts: &counts)
             active.kill()
             (active, standby) = (standby, active)
             let took = try await Self.waitUntilActive(active, within: .seconds(40))
@@ -127,6 +113,20 @@ struct World {
     var volumes: [Volume]
     var snapshots: [Snapshot]
     var images: [Image]
+
+    /// 4–9 random operations sent to `daemon` without waiting, then 0–400 ms: the moment to kill.
+    static func sendRandomOperations(
+        to daemon: DaemonProcess, _ random: inout SeededRandom, file: String, counts: inout [String: Int]
+    ) async throws {
+        let client = try daemon.client()
+        let world = try await World(client)
+        for _ in 0..<random.next(in: 4...9) {
+            let (method, params) = world.randomOperation(&random, file: file, pool: daemon.pool, cluster: daemon.cluster)
+            let reply = try await client.call(method, .object(params))
+            if reply.error == nil { counts[method, default: 0] += 1 }
+        }
+        try await Task.sleep(for: .milliseconds(random.next(in: 0...400)))
+    }
 
     init(_ client: VolumeClient) async throws {
         volumes = try await client.call("volume.list", as: [Volume].self)

@@ -11,6 +11,18 @@ import VolumeProtocol
     static let lease = 6
     static let shared = "state_store = rados\ncluster_lock_lease = \(lease)"
 
+    /// Two hosts on one pool: the first active with one volume made, the second standby.
+    static func twoHosts(wrapping wrapper: [String] = []) async throws -> (first: DaemonProcess, second: DaemonProcess, volume: Volume) {
+        let first = try DaemonProcess(defaultExtra: shared)
+        first.wrapper = wrapper
+        try await first.start()
+        let volume = try #require(try await first.client().call(
+            "volume.create", .object(["size_gb": .int(1), "wait": .bool(true)]), as: MutationResult.self).volume)
+        let second = try DaemonProcess(defaultExtra: shared, pool: first.pool)
+        try await second.start()
+        return (first, second, volume)
+    }
+
     /// Polls `client` until `service.status` says `state`; how long it took, or nil.
     static func waitForState(_ client: VolumeClient, _ state: String, within limit: Duration) async -> Duration? {
         let start = ContinuousClock.now
@@ -133,16 +145,10 @@ import VolumeProtocol
     /// SIGSTOP past the lease (the classic paused process) while the standby takes over; after
     /// SIGCONT the old daemon never answers as active again and exits for a restart.
     @Test func aFrozenActiveDaemonFencesItselfWhenItWakes() async throws {
-        let first = try DaemonProcess(defaultExtra: Self.shared)
+        let (first, second, volume) = try await Self.twoHosts()
         defer { first.cleanUp(keepPool: true) }
-        try await first.start()
-        let one = try first.client()
-        let volume = try #require(try await one.call(
-            "volume.create", .object(["size_gb": .int(1), "wait": .bool(true)]), as: MutationResult.self).volume)
-        let second = try DaemonProcess(defaultExtra: Self.shared, pool: first.pool)
         defer { second.cleanUp() }
-        try await second.start()
-        let two = try second.client()
+        let (one, two) = (try first.client(), try second.client())
 
         // Jobs queued on the first just before it freezes: whoever runs them, they run once.
         let extend = try await one.call("volume.extend", .object(["volume_id": .string(volume.id), "size_gb": .int(2)]), as: MutationResult.self)
@@ -177,16 +183,9 @@ import VolumeProtocol
     @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/sbin/iptables")))
     func aDaemonCutOffFromTheClusterFencesItself() async throws {
         let group = try Firewall.group()
-        let first = try DaemonProcess(defaultExtra: Self.shared)
+        let (first, second, volume) = try await Self.twoHosts(wrapping: ["/usr/bin/setpriv", "--regid=\(group)", "--clear-groups", "--"])
         defer { first.cleanUp(keepPool: true) }
-        first.wrapper = ["/usr/bin/setpriv", "--regid=\(group)", "--clear-groups", "--"]
-        try await first.start()
-        let one = try first.client()
-        let volume = try #require(try await one.call(
-            "volume.create", .object(["size_gb": .int(1), "wait": .bool(true)]), as: MutationResult.self).volume)
-        let second = try DaemonProcess(defaultExtra: Self.shared, pool: first.pool)
         defer { second.cleanUp() }
-        try await second.start()
         let two = try second.client()
 
         try Firewall.cut(group: group)
