@@ -28,6 +28,9 @@ public struct Daemon: Sendable {
 
     public func run() async throws {
         let config = configuration
+        try FileManager.default.createDirectory(atPath: config.stateDir, withIntermediateDirectories: true)
+        let folderLock = try StateFolderLock(folder: config.stateDir)
+        defer { withExtendedLifetime(folderLock) {} }
         let cluster = Cluster(settings: config.connection, blockingThreads: max(4, config.workers * 2), logger: logger)
         let store = try openStore(config, cluster: cluster)
         await connect(cluster)
@@ -79,7 +82,6 @@ public struct Daemon: Sendable {
         switch config.databaseLocation {
         case .local:
             notifier.status("starting: opening the database")
-            try FileManager.default.createDirectory(atPath: config.stateDir, withIntermediateDirectories: true)
             // A state folder that cannot be written (read-only file system) still serves reads.
             let readOnly = access(config.stateDir, W_OK) != 0
             let store: Store

@@ -30,11 +30,13 @@ extension Engine {
         guard settings.volumePools.contains(pool) else {
             throw EngineError.invalid("pool '\(pool)' is not one volumed may create volumes in (\(settings.volumePools.joined(separator: ", ")))")
         }
+        let request = "volume.create size_gb=\(sizeGB) name=\(name ?? "") source=\(source.map { "\($0)" } ?? "none") pool=\(pool) multiattach=\(multiattach)"
         let accepted = try await store.write { tx -> (Accepted, Bool) in
             if let key = idempotencyKey, let existing = try tx.job(idempotencyKey: key) {
                 guard existing.kind == JobKind.createVolume.rawValue else {
                     throw EngineError.conflict("idempotency_key '\(key)' was used for a \(existing.kind) job")
                 }
+                try Self.requireSameRequest(existing, request, key: key)
                 return (Accepted(job: existing, volume: try existing.volumeID.flatMap { try tx.volume($0) }), false)
             }
             let id = newID()
@@ -68,6 +70,7 @@ extension Engine {
                 id: newID(), kind: JobKind.createVolume.rawValue, lockKey: id, volumeID: id,
                 params: JobParams(mode: mode, sizeGB: sizeGB).encoded(), idempotencyKey: idempotencyKey)
             job.note = note
+            job.request = idempotencyKey == nil ? nil : request
             try tx.insert(job)
             return (Accepted(job: job, volume: volume), true)
         }
@@ -175,12 +178,22 @@ extension Engine {
         }
     }
 
+    /// An idempotency key answers only the request it was given with (jobs recorded before
+    /// requests were, have none and match any).
+    static func requireSameRequest(_ existing: JobRecord, _ request: String, key: String) throws {
+        if let recorded = existing.request, recorded != request {
+            throw EngineError.conflict("idempotency key reused for a different request: '\(key)' was given with \(recorded)")
+        }
+    }
+
     public func createSnapshot(volumeID: String, name: String?, idempotencyKey: String?) async throws -> Accepted {
+        let request = "snapshot.create volume_id=\(volumeID) name=\(name ?? "")"
         let accepted = try await store.write { tx -> (Accepted, Bool) in
             if let key = idempotencyKey, let existing = try tx.job(idempotencyKey: key) {
                 guard existing.kind == JobKind.createSnapshot.rawValue else {
                     throw EngineError.conflict("idempotency_key '\(key)' was used for a \(existing.kind) job")
                 }
+                try Self.requireSameRequest(existing, request, key: key)
                 return (Accepted(job: existing, snapshot: try existing.snapshotID.flatMap { try tx.snapshot($0) }), false)
             }
             let volume = try Self.availableVolume(tx, volumeID)
@@ -189,9 +202,10 @@ extension Engine {
                 id: id, volumeID: volumeID, name: name ?? "", status: "creating",
                 rbdSnapshot: RBDNames.snapshot(id), sizeGB: volume.sizeGB)
             try tx.insert(snapshot)
-            let job = JobRecord(
+            var job = JobRecord(
                 id: newID(), kind: JobKind.createSnapshot.rawValue, lockKey: volumeID, volumeID: volumeID,
                 snapshotID: id, idempotencyKey: idempotencyKey)
+            job.request = idempotencyKey == nil ? nil : request
             try tx.insert(job)
             return (Accepted(job: job, snapshot: snapshot), true)
         }

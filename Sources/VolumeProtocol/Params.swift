@@ -91,14 +91,23 @@ public struct ParamReader: Sendable {
     /// A display name: 1–255 characters, no control characters.
     public func name(_ key: String) throws(RPCError) -> String? {
         guard let value = try string(key) else { return nil }
-        guard !value.isEmpty, value.count <= 255 else {
-            throw .invalidParams("\(method): \(key) must be 1 to 255 characters")
+        // Bytes, not characters: RBD metadata, journald fields and terminals see bytes.
+        guard !value.isEmpty, value.utf8.count <= 255 else {
+            throw .invalidParams("\(method): \(key) must be 1 to 255 bytes of UTF-8 (it is \(value.utf8.count))")
         }
         guard !value.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
             throw .invalidParams("\(method): \(key) must not contain control characters")
         }
+        // Bidirectional overrides and isolates make a name display as another one (a "Trojan
+        // Source" name in a table or a log line).
+        guard !value.unicodeScalars.contains(where: { Self.bidiControls.contains($0.value) }) else {
+            throw .invalidParams("\(method): \(key) must not contain bidirectional override or isolate characters")
+        }
         return value
     }
+
+    /// U+202A–U+202E (embeddings, overrides) and U+2066–U+2069 (isolates).
+    static let bidiControls: Set<UInt32> = [0x202A, 0x202B, 0x202C, 0x202D, 0x202E, 0x2066, 0x2067, 0x2068, 0x2069]
 
     /// Idempotency keys: 1–128 printable ASCII characters.
     public func idempotencyKey() throws(RPCError) -> String? {

@@ -141,6 +141,8 @@ public struct JobRecord: Codable, Sendable, Equatable, FetchableRecord, Persista
     public var errorKind: String?
     public var errorMessage: String?
     public var idempotencyKey: String?
+    /// With an idempotency key: the request it was given with, in a canonical form.
+    public var request: String?
     public var cancelRequested: Bool
     /// The image (Glance side) the job is about, for image jobs.
     public var imageID: String?
@@ -153,7 +155,7 @@ public struct JobRecord: Codable, Sendable, Equatable, FetchableRecord, Persista
     enum CodingKeys: String, CodingKey {
         case id, kind, state, lockKey = "lock_key", volumeID = "volume_id", snapshotID = "snapshot_id"
         case params, step, progress, errorKind = "error_kind", errorMessage = "error_message"
-        case idempotencyKey = "idempotency_key", cancelRequested = "cancel_requested", note, imageID = "image_id"
+        case idempotencyKey = "idempotency_key", request, cancelRequested = "cancel_requested", note, imageID = "image_id"
         case createdAt = "created_at", startedAt = "started_at", finishedAt = "finished_at"
     }
 

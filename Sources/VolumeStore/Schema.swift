@@ -127,6 +127,11 @@ enum Schema {
                 sql: "INSERT INTO meta (key, value) VALUES ('database_id', ?), ('generation', '0')",
                 arguments: [UUID().uuidString.lowercased()])
         }
+        migrator.registerMigration("v6-idempotent-request") { db in
+            // The request an idempotency key was given with: the same key with other parameters
+            // is another request, refused (as payment APIs do), never answered with the first's job.
+            try db.execute(sql: "ALTER TABLE job ADD COLUMN request TEXT")
+        }
         return migrator
     }
 }

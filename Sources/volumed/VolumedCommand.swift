@@ -46,6 +46,9 @@ struct Serve: AsyncParsableCommand {
         let logger = Logger(label: "volumed")
         do {
             try await Daemon(configuration: configuration, configurationPath: config, logLevel: level, logger: logger).run()
+        } catch let held as StateFolderLock.Held {
+            logger.critical("volumed stopped: \(held)")
+            throw ExitCode(75)  // EX_TEMPFAIL: the other daemon may be gone later
         } catch let refused as Takeover.Refused {
             logger.critical("volumed stopped: \(refused)")
             throw ExitCode(78)  // EX_CONFIG: an operator must choose; systemd does not restart it

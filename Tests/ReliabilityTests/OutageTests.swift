@@ -30,8 +30,9 @@ import VolumeProtocol
     @Test func jobsWaitThroughAnOutageAndFinishWhenTheClusterReturns() async throws {
         let cluster = try TestCluster.startPrivate()
         defer { try? cluster.control("destroy") }
-        // A lease long enough that these outages stay within its deadline (60 s).
-        let daemon = try DaemonProcess(extraConfig: Self.rados, defaultExtra: "cluster_lock_lease = 90", pool: "volumes", cluster: cluster)
+        // A lease long enough that these outages stay within its deadline (120 s; the long
+        // outage alone, retries running out and the OSD booting again, takes about a minute).
+        let daemon = try DaemonProcess(extraConfig: Self.rados, defaultExtra: "cluster_lock_lease = 180", pool: "volumes", cluster: cluster)
         defer { daemon.cleanUp(keepPool: true) }
         try await daemon.start()
         let client = try daemon.client()

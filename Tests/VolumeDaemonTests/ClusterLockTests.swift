@@ -79,6 +79,26 @@ import VolumeProtocol
         #expect(daemon.log.contains("an old copy"))
     }
 
+    /// A second daemon started by hand on a running one's state folder exits at once, naming it,
+    /// instead of running beside it on the same database.
+    @Test func aSecondDaemonOnTheSameStateFolderIsRefused() async throws {
+        let daemon = try DaemonProcess()
+        defer { daemon.cleanUp() }
+        try await daemon.start()
+        let second = Process()
+        second.executableURL = URL(fileURLWithPath: "/usr/bin/timeout")
+        second.arguments = ["20", DaemonProcess.binary, "--config", daemon.configPath]
+        let output = Pipe()
+        second.standardError = output
+        second.standardOutput = output
+        try second.run()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        second.waitUntilExit()
+        #expect(second.terminationStatus == 75, "\(text)")
+        #expect(text.contains("another volumed (pid \(daemon.pid ?? 0))"), "\(text)")
+        #expect(try await daemon.client().call("service.status", as: ServiceStatus.self).state == "ok", "the first one runs on")
+    }
+
     /// `volumed migrate-state`: a stopped daemon's file into RADOS and back, verified, with
     /// everything (attachments, jobs) kept; the cluster follows the copy.
     @Test func migrateStateMovesTheDatabaseBetweenStores() async throws {

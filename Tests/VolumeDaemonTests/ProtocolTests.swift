@@ -139,4 +139,23 @@ import VolumeProtocol
         #expect(first.volume?.id == second.volume?.id)
         _ = try await client.call("job.wait", .object(["job_id": .string(first.job.id)]))
     }
+
+    @Test func anIdempotencyKeyReusedForAnotherRequestIsRefused() async throws {
+        let client = try daemon.client()
+        let key = JSONValue.string("k-\(UUID())")
+        let first = try await client.call("volume.create", .object(["size_gb": .int(1), "idempotency_key": key]), as: MutationResult.self)
+        let otherName = "other-\(UUID())"
+        let other = try await client.call("volume.create", .object(["size_gb": .int(2), "name": .string(otherName), "idempotency_key": key]))
+        #expect(other.error?.kind == .conflict, "\(String(describing: other.error))")
+        #expect(other.error?.message.contains("idempotency key reused for a different request") == true)
+        let volumes = try await client.call("volume.list", as: [Volume].self)
+        #expect(!volumes.contains { $0.name == otherName }, "nothing was created for the refused request")
+        _ = try await client.call("job.wait", .object(["job_id": .string(first.job.id)]))
+        // A snapshot with a key once given for another volume's snapshot is refused too.
+        let volume = try #require(first.volume)
+        let snapKey = JSONValue.string("s-\(UUID())")
+        _ = try await client.call("snapshot.create", .object(["volume_id": .string(volume.id), "idempotency_key": snapKey, "wait": .bool(true)]), as: MutationResult.self)
+        let renamed = try await client.call("snapshot.create", .object(["volume_id": .string(volume.id), "name": .string("x"), "idempotency_key": snapKey]))
+        #expect(renamed.error?.kind == .conflict)
+    }
 }

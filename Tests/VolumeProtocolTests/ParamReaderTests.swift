@@ -40,6 +40,16 @@ import VolumeProtocol
         #expect(throws: RPCError.self) { try reader(#"{"name": "\#(String(repeating: "x", count: 256))"}"#).name("name") }
     }
 
+    @Test func namesAreAtMost255BytesAndRefuseBidiOverrides() throws {
+        // 85 three-byte characters are 255 bytes; 86 are too many, though only 86 characters.
+        #expect(try reader(#"{"name": "\#(String(repeating: "€", count: 85))"}"#).name("name")?.utf8.count == 255)
+        #expect(throws: RPCError.self) { try reader(#"{"name": "\#(String(repeating: "€", count: 86))"}"#).name("name") }
+        for scalar in ["\\u202e", "\\u202a", "\\u2066", "\\u2069"] {
+            #expect(throws: RPCError.self) { try reader(#"{"name": "db\#(scalar)gpj.exe"}"#).name("name") }
+        }
+        #expect(try reader(#"{"name": "données-é"}"#).name("name") == "données-é")
+    }
+
     @Test func unknownParametersAreRefused() throws {
         #expect(throws: RPCError.invalidParams("volume.create: unknown parameter 'sise_gb'")) {
             try reader(#"{"sise_gb": 1}"#).allowOnly(["size_gb"])
