@@ -153,7 +153,8 @@ public final class Engine: Sendable {
 
     private func makeContext(_ job: JobRecord) -> JobContext {
         JobContext(job: job, store: store, cluster: cluster, settings: settings, events: events, logger: logger,
-                   activity: activity, trouble: clusterTrouble, isStopping: { [self] in self.isStopping || !self.mayRunSteps() })
+                   activity: activity, trouble: clusterTrouble, isStopping: { [self] in self.isStopping || !self.mayRunSteps() },
+                   isFenced: { [self] in !self.mayRunSteps() })
     }
 
     private func execute(_ entry: Scheduler.Entry) async {
@@ -215,9 +216,12 @@ public final class Engine: Sendable {
         let note = context.job.note
         do {
             // A success may be redone after a power loss (idempotent steps); a failure or a
-            // cancel is a promise to the client that nothing more happens: on disk first.
+            // cancel is a promise to the client that nothing more happens: on disk first. In
+            // RADOS a relaxed commit may not outlive the daemon: a success a client is told of
+            // is written in full there, so a successor never shows it undone.
             let startedAt = context.job.startedAt
-            let (final, followUps) = try await store.write(state == "succeeded" ? .relaxed : .full) { tx -> (JobRecord, [JobRecord]) in
+            let relaxedSuccess = state == "succeeded" && store.relaxedSurvivesACrash
+            let (final, followUps) = try await store.write(relaxedSuccess ? .relaxed : .full) { tx -> (JobRecord, [JobRecord]) in
                 let followUps = try completion(tx)
                 guard var job = try tx.job(jobID) else { throw EngineError.internalError("job \(jobID) vanished") }
                 job.state = state

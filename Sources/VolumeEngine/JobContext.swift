@@ -20,6 +20,8 @@ final class JobContext: Sendable {
     private let activity: ActivityClock
     private let trouble: ClusterTrouble
     private let isStopping: @Sendable () -> Bool
+    /// True once the daemon may no longer change the cluster (its hold on the cluster lock lapsed).
+    private let isFenced: @Sendable () -> Bool
     private let state: Mutex<State>
 
     private struct State {
@@ -32,8 +34,10 @@ final class JobContext: Sendable {
 
     init(
         job: JobRecord, store: Store, cluster: Cluster, settings: EngineSettings, events: JobEvents,
-        logger: Logger, activity: ActivityClock, trouble: ClusterTrouble, isStopping: @escaping @Sendable () -> Bool
+        logger: Logger, activity: ActivityClock, trouble: ClusterTrouble, isStopping: @escaping @Sendable () -> Bool,
+        isFenced: @escaping @Sendable () -> Bool = { false }
     ) {
+        self.isFenced = isFenced
         self.activity = activity
         self.trouble = trouble
         self.jobID = job.id
@@ -125,6 +129,9 @@ final class JobContext: Sendable {
         var wait = settings.clusterRetryInterval
         let attempts = max(1, settings.clusterRetries)
         for attempt in 1...attempts {
+            // Every call, not only every step: a daemon that gave up its hold (fenced) sends no
+            // further call, even from the middle of a step (a graceful stop lets the step end).
+            if isFenced() { throw JobInterrupted() }
             do {
                 let result = try await cluster.run(body)
                 trouble.clear()

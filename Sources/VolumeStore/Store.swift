@@ -170,10 +170,17 @@ public final class Store: Sendable {
         /// Survives a crash of the daemon but maybe not a power loss (SQLite's WAL `NORMAL`): for
         /// records a lost power can only make volumed redo, such as a job's checkpoints and
         /// successful end (its steps are idempotent and a job found unfinished runs again).
-        /// A database in RADOS is always written `full`: Ceph's VFS sends a commit's pages as
-        /// asynchronous writes and waits for them only on a sync, so without one a crashed or
-        /// fenced holder's last commits could be missing for its successor.
+        /// In RADOS, Ceph's VFS sends a commit's pages as asynchronous writes and waits for them
+        /// only on a sync: a relaxed commit there may be lost when the daemon dies or is fenced
+        /// (a later full commit writes it too). Fine for a checkpoint (its step is redone); not
+        /// for what a client is told: see `relaxedSurvivesACrash`.
         case relaxed
+    }
+
+    /// Whether a `.relaxed` commit survives a crash of the daemon (a local file: yes, only a power
+    /// loss can take it; in RADOS: no, it may still be in flight to the OSDs).
+    public var relaxedSurvivesACrash: Bool {
+        if case .local = location { true } else { false }
     }
 
     /// Runs `body` in one write transaction. A full disk or a read-only state folder is a
@@ -198,11 +205,8 @@ public final class Store: Sendable {
     private func rawWrite<T: Sendable>(
         _ durability: Durability, _ body: @escaping @Sendable (StoreTransaction) throws -> T
     ) async throws -> T {
-        let shared = if case .rados = location { true } else { false }
         switch durability {
         case .full:
-            return try await writer.write { db in try body(StoreTransaction(db: db)) }
-        case .relaxed where shared:
             return try await writer.write { db in try body(StoreTransaction(db: db)) }
         case .relaxed:
             return try await writer.writeWithoutTransaction { db in
