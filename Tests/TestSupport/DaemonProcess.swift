@@ -151,17 +151,32 @@ public final class DaemonProcess: @unchecked Sendable {
     }
 
     /// Runs `volumed` with `arguments` and this daemon's configuration; its exit status and output.
-    public func runTool(_ arguments: [String]) throws -> (status: Int32, output: String) {
-        let tool = Process()
-        tool.executableURL = URL(fileURLWithPath: Self.binary)
-        tool.arguments = arguments + ["--config", configPath]
-        let pipe = Pipe()
-        tool.standardOutput = pipe
-        tool.standardError = pipe
-        try tool.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        tool.waitUntilExit()
-        return (tool.terminationStatus, String(decoding: data, as: UTF8.self))
+    /// Waits on a thread of its own, never on the cooperative pool other tests run on.
+    public func runTool(_ arguments: [String]) async throws -> (status: Int32, output: String) {
+        try await Self.run(Self.binary, arguments + ["--config", configPath])
+    }
+
+    /// Runs `executable` to its end on a thread of its own; its exit status and output.
+    public static func run(_ executable: String, _ arguments: [String]) async throws -> (status: Int32, output: String) {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread.detachNewThread {
+                let tool = Process()
+                tool.executableURL = URL(fileURLWithPath: executable)
+                tool.arguments = arguments
+                let pipe = Pipe()
+                tool.standardOutput = pipe
+                tool.standardError = pipe
+                do {
+                    try tool.run()
+                } catch {
+                    continuation.resume(throwing: error)
+                    return
+                }
+                let data = pipe.fileHandleForReading.readDataToEndOfFile()
+                tool.waitUntilExit()
+                continuation.resume(returning: (tool.terminationStatus, String(decoding: data, as: UTF8.self)))
+            }
+        }
     }
 
     /// SIGTERM and wait; returns the exit status.

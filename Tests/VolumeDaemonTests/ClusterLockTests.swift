@@ -44,7 +44,7 @@ import VolumeProtocol
 
         // The operator rebuilds it from the cluster: the cluster now records this database.
         for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: second.directory + "/state/volumed.sqlite" + suffix) }
-        let rebuilt = try second.runTool(["rebuild-state"])
+        let rebuilt = try await second.runTool(["rebuild-state"])
         #expect(rebuilt.status == 0, "\(rebuilt.output)")
         try await second.start()
         let again = try second.client()
@@ -85,16 +85,8 @@ import VolumeProtocol
         let daemon = try DaemonProcess()
         defer { daemon.cleanUp() }
         try await daemon.start()
-        let second = Process()
-        second.executableURL = URL(fileURLWithPath: "/usr/bin/timeout")
-        second.arguments = ["20", DaemonProcess.binary, "--config", daemon.configPath]
-        let output = Pipe()
-        second.standardError = output
-        second.standardOutput = output
-        try second.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        second.waitUntilExit()
-        #expect(second.terminationStatus == 75, "\(text)")
+        let (status, text) = try await DaemonProcess.run("/usr/bin/timeout", ["20", DaemonProcess.binary, "--config", daemon.configPath])
+        #expect(status == 75, "\(text)")
         #expect(text.contains("another volumed (pid \(daemon.pid ?? 0))"), "\(text)")
         #expect(try await daemon.client().call("service.status", as: ServiceStatus.self).state == "ok", "the first one runs on")
     }
@@ -109,11 +101,11 @@ import VolumeProtocol
         let volume = try #require(try await client.call(
             "volume.create", .object(["size_gb": .int(1), "wait": .bool(true)]), as: MutationResult.self).volume)
         _ = try await client.call("volume.attach", .object(["volume_id": .string(volume.id), "connector": .object(["host": .string("hv1")])]))
-        let refused = try daemon.runTool(["migrate-state", "--to", "rados"])
+        let refused = try await daemon.runTool(["migrate-state", "--to", "rados"])
         #expect(refused.status != 0 && refused.output.contains("stop it first"), "\(refused.output)")
         daemon.terminate()
 
-        let toRados = try daemon.runTool(["migrate-state", "--to", "rados"])
+        let toRados = try await daemon.runTool(["migrate-state", "--to", "rados"])
         #expect(toRados.status == 0, "\(toRados.output)")
         #expect(toRados.output.contains("integrity ok"))
         try daemon.setDefault("state_store = rados")
@@ -126,10 +118,10 @@ import VolumeProtocol
         daemon.terminate()
 
         // Back: the old file is in the way until moved.
-        let blocked = try daemon.runTool(["migrate-state", "--to", "local"])
+        let blocked = try await daemon.runTool(["migrate-state", "--to", "local"])
         #expect(blocked.status != 0 && blocked.output.contains("already holds"), "\(blocked.output)")
         for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: daemon.directory + "/state/volumed.sqlite" + suffix) }
-        let toLocal = try daemon.runTool(["migrate-state", "--to", "local"])
+        let toLocal = try await daemon.runTool(["migrate-state", "--to", "local"])
         #expect(toLocal.status == 0, "\(toLocal.output)")
         try daemon.setDefault("state_store = local")
         try await daemon.start()

@@ -132,7 +132,7 @@ import VolumeProtocol
         for object in objects where object.hasPrefix("volumed.db") {
             _ = try daemon.cluster.rados(["-p", daemon.pool, "-N", "volumed", "rm", object])
         }
-        let rebuilt = try daemon.runTool(["rebuild-state"])
+        let rebuilt = try await daemon.runTool(["rebuild-state"])
         #expect(rebuilt.status == 0, "\(rebuilt.output)")
         #expect(rebuilt.output.contains("rados://"), "\(rebuilt.output)")
         try await daemon.start()
