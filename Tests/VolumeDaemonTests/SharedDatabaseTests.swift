@@ -12,9 +12,19 @@ import VolumeProtocol
     static let shared = "state_store = rados\ncluster_lock_lease = \(lease)"
 
     /// Two hosts on one pool: the first active with one volume made, the second standby.
-    static func twoHosts(wrapping wrapper: [String] = []) async throws -> (first: DaemonProcess, second: DaemonProcess, volume: Volume) {
+    /// `runAs`: a uid (and its gid) the first daemon runs as, owning its folder.
+    static func twoHosts(runAs owner: (uid: UInt32, gid: UInt32)? = nil) async throws -> (first: DaemonProcess, second: DaemonProcess, volume: Volume) {
         let first = try DaemonProcess(defaultExtra: shared)
-        first.wrapper = wrapper
+        if let owner {
+            // Its own copy of the keyring (the cluster's is root's alone), in a folder it owns.
+            let keyring = first.directory + "/keyring"
+            try FileManager.default.copyItem(atPath: first.cluster.adminKeyring, toPath: keyring)
+            let config = try String(contentsOfFile: first.configPath, encoding: .utf8)
+            try config.replacingOccurrences(of: "rbd_keyring = \(first.cluster.adminKeyring)", with: "rbd_keyring = \(keyring)")
+                .write(toFile: first.configPath, atomically: true, encoding: .utf8)
+            guard system("chown -R \(owner.uid):\(owner.gid) \(first.directory)") == 0 else { throw Firewall.Failed(what: "chown") }
+            first.wrapper = ["/usr/bin/setpriv", "--reuid=\(owner.uid)", "--regid=\(owner.gid)", "--clear-groups", "--"]
+        }
         try await first.start()
         let volume = try #require(try await first.client().call(
             "volume.create", .object(["size_gb": .int(1), "wait": .bool(true)]), as: MutationResult.self).volume)
@@ -177,19 +187,19 @@ import VolumeProtocol
         #expect(try await Invariants.check(second).isEmpty)
     }
 
-    /// A daemon cut off from the cluster by a firewall rule on loopback (its group's packets
+    /// A daemon cut off from the cluster by a firewall rule on loopback (its uid's packets
     /// dropped): it fences itself within its deadline; the standby takes over; nothing of the
     /// cut-off daemon reaches the cluster afterwards, and it never answers as active again.
     @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/sbin/iptables")))
     func aDaemonCutOffFromTheClusterFencesItself() async throws {
-        let group = try Firewall.group()
-        let (first, second, volume) = try await Self.twoHosts(wrapping: ["/usr/bin/setpriv", "--regid=\(group)", "--clear-groups", "--"])
+        let owner = try Firewall.user()
+        let (first, second, volume) = try await Self.twoHosts(runAs: owner)
         defer { first.cleanUp(keepPool: true) }
         defer { second.cleanUp() }
         let two = try second.client()
 
-        try Firewall.cut(group: group)
-        defer { try? Firewall.restore(group: group) }
+        try Firewall.cut(uid: owner.uid)
+        defer { try? Firewall.restore(uid: owner.uid) }
         let fenced = ContinuousClock.now
         let status = await first.waitForExit(within: .seconds(Self.lease + 5))
         #expect(status == 75, "the cut-off daemon exits within its deadline (status \(String(describing: status)), after \(ContinuousClock.now - fenced))")
@@ -199,7 +209,7 @@ import VolumeProtocol
         #expect(snapshot.job.state == "succeeded")
 
         // Reconnected and restarted (as systemd would), it is a standby behind the new holder.
-        try Firewall.restore(group: group)
+        try Firewall.restore(uid: owner.uid)
         try await first.start()
         #expect(try await first.client().call("service.status", as: ServiceStatus.self).state == "standby")
         first.terminate()
@@ -211,27 +221,30 @@ import VolumeProtocol
     }
 }
 
-/// A loopback firewall rule that drops the TCP packets of processes whose group is `group`.
+/// A loopback firewall rule that drops the TCP packets of processes of one user: a daemon cut
+/// off from the cluster while everything else on the host still reaches it.
 enum Firewall {
-    static let groupName = "volumed-cut"
+    static let userName = "volumed-cut"
 
-    static func group() throws -> Int {
-        _ = system("getent group \(groupName) >/dev/null || groupadd --system \(groupName)")
-        guard let entry = getgrnam(groupName) else { throw Failed(what: "no group \(groupName)") }
-        return Int(entry.pointee.gr_gid)
+    /// The (system) user the cut-off daemon runs as, made if needed.
+    static func user() throws -> (uid: UInt32, gid: UInt32) {
+        _ = system("""
+            getent group \(userName) >/dev/null || groupadd --system \(userName); \
+            getent passwd \(userName) >/dev/null || useradd --system --no-create-home -g \(userName) \(userName)
+            """)
+        guard let entry = getpwnam(userName) else { throw Failed(what: "no user \(userName)") }
+        return (entry.pointee.pw_uid, entry.pointee.pw_gid)
     }
 
-    static func cut(group: Int) throws { try iptables("-A", group) }
-    static func restore(group: Int) throws {
-        while system("/usr/sbin/iptables -C OUTPUT -o lo -p tcp -m owner --gid-owner \(group) -j DROP 2>/dev/null") == 0 {
-            try iptables("-D", group)
-        }
+    static func cut(uid: UInt32) throws { try iptables("-A", uid) }
+    static func restore(uid: UInt32) throws {
+        while system("/usr/sbin/iptables -C \(rule(uid)) 2>/dev/null") == 0 { try iptables("-D", uid) }
     }
 
-    private static func iptables(_ action: String, _ group: Int) throws {
-        guard system("/usr/sbin/iptables \(action) OUTPUT -o lo -p tcp -m owner --gid-owner \(group) -j DROP") == 0 else {
-            throw Failed(what: "iptables \(action)")
-        }
+    private static func rule(_ uid: UInt32) -> String { "OUTPUT -o lo -p tcp -m owner --uid-owner \(uid) -j DROP" }
+
+    private static func iptables(_ action: String, _ uid: UInt32) throws {
+        guard system("/usr/sbin/iptables \(action) \(rule(uid))") == 0 else { throw Failed(what: "iptables \(action)") }
     }
 
     struct Failed: Error { let what: String }
