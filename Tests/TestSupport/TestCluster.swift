@@ -84,7 +84,14 @@ public struct TestCluster: Sendable {
     /// Creates a fresh pool initialised for RBD and returns its name.
     public func makePool(_ prefix: String = "t") throws -> String {
         let name = "\(prefix)-\(UUID().uuidString.prefix(8).lowercased())"
-        try ceph(["osd", "pool", "create", name, "4", "4"])
+        // Creating a pool that exists succeeds: a second try after a CLI that died on a loaded
+        // machine (seen once: no output, non-zero status) is safe.
+        do {
+            try ceph(["osd", "pool", "create", name, "4", "4"])
+        } catch {
+            Thread.sleep(forTimeInterval: 1)
+            try ceph(["osd", "pool", "create", name, "4", "4"])
+        }
         try run("/usr/bin/rbd", ["-c", cephConf, "--keyring", adminKeyring, "pool", "init", name])
         return name
     }
@@ -143,7 +150,8 @@ public struct TestCluster: Sendable {
         process.waitUntilExit()
         let text = String(decoding: data, as: UTF8.self)
         guard process.terminationStatus == 0 else {
-            throw CommandFailed(command: ([executable] + arguments).joined(separator: " "), output: text + String(decoding: errorData, as: UTF8.self))
+            let how = process.terminationReason == .uncaughtSignal ? "killed by signal \(process.terminationStatus)" : "exit status \(process.terminationStatus)"
+            throw CommandFailed(command: ([executable] + arguments).joined(separator: " ") + " (\(how))", output: text + String(decoding: errorData, as: UTF8.self))
         }
         return text
     }
