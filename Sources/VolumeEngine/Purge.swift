@@ -63,8 +63,9 @@ struct Purge {
                     }
                     // Snapshots a killed removal left in the trash namespace go first.
                     outcome.removedSnapshots += try image.removeAbandonedTrashedSnapshots()
+                    let adopted = RBDNames.adoptedSnapshots(try image.metadata(RBDNames.adoptedSnapshotsKey))
                     for snapshot in try image.snapshots() {
-                        guard !wanted.contains(snapshot.name), RBDNames.isManagedSnapshot(snapshot.name) else {
+                        guard !wanted.contains(snapshot.name), RBDNames.isManagedSnapshot(snapshot.name), !adopted.contains(snapshot.name) else {
                             remaining.append(snapshot.name)
                             continue
                         }
@@ -109,7 +110,7 @@ struct Purge {
             if removeImage {
                 guard remaining.isEmpty else {
                     throw EngineError.inUse(
-                        "image \(pool)/\(image) still has snapshots: \(remaining.joined(separator: ", "))")
+                        "image \(pool)/\(image) still has snapshots volumed did not make (or that clones hang from): \(remaining.joined(separator: ", ")); it stays until they are removed")
                 }
                 try io.removeImageIfPresent(name: image)
                 outcome.imageRemoved = true

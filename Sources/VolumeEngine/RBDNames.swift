@@ -39,6 +39,12 @@ public enum RBDNames {
     public static func snapshotNameKey(_ snapshotID: String) -> String { "volumed.snapshot.\(snapshotID).name" }
     /// Set on the volume's image when user snapshot `snapshotID` is deleted but kept for clones.
     public static func snapshotDeletedKey(_ snapshotID: String) -> String { "volumed.snapshot.\(snapshotID).deleted" }
+    /// The snapshots an image already had when `volume.manage` adopted it, one per line: not
+    /// volumed's, so never purged, whatever their names (`snapshot-pre-upgrade` looks like ours).
+    public static let adoptedSnapshotsKey = "volumed.adopted_snapshots"
+    public static func adoptedSnapshots(_ value: String?) -> Set<String> {
+        Set((value ?? "").split(separator: "\n").map(String.init))
+    }
     /// Every key volumed sets starts with this.
     public static let tagPrefix = "volumed."
 }

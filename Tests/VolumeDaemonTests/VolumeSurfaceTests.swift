@@ -230,4 +230,28 @@ import VolumeProtocol
         let meta = try daemon.cluster.rbd(["image-meta", "list", "--format", "json", "\(daemon.pool)/volume-\(managed.id)"])
         #expect(!meta.contains("volumed."))
     }
+
+    /// A purge removes only the snapshots volumed made: a managed image's own snapshot survives
+    /// the volume's delete, even when its name looks like volumed's.
+    @Test func aPurgeNeverRemovesASnapshotTheImageHadBeforeManage() async throws {
+        let daemon = try DaemonProcess()
+        defer { daemon.cleanUp() }
+        try await daemon.start()
+        let client = try daemon.client()
+        try daemon.cluster.rbd(["create", "--size", "64M", "\(daemon.pool)/old-disk"])
+        try daemon.cluster.rbd(["snap", "create", "\(daemon.pool)/old-disk@snapshot-pre-upgrade"])
+        let managed = try #require(try await client.call(
+            "volume.manage", .object(["rbd_image": .string("old-disk"), "wait": .bool(true)]), as: MutationResult.self).volume)
+        // One of volumed's own, made and deleted, goes as always.
+        let made = try #require(try await client.call(
+            "snapshot.create", .object(["volume_id": .string(managed.id), "wait": .bool(true)]), as: MutationResult.self).snapshot)
+        _ = try await client.call("snapshot.delete", .object(["snapshot_id": .string(made.id), "wait": .bool(true)]))
+        #expect(try await client.call("service.reconcile", as: Drift.self).staleSnapshots.isEmpty, "the image's own snapshot is not stale")
+        _ = try await client.call("volume.delete", .object(["volume_id": .string(managed.id), "wait": .bool(true)]))
+        try await Invariants.settle(daemon)
+        let snapshots = try daemon.cluster.rbd(["snap", "ls", "\(daemon.pool)/volume-\(managed.id)"])
+        #expect(snapshots.contains("snapshot-pre-upgrade"), "the image's own snapshot is kept: \(snapshots)")
+        #expect(!snapshots.contains(made.rbdSnapshot), "volumed's own is removed: \(snapshots)")
+        #expect(try await client.call("volume.list", as: [Volume].self).isEmpty, "the volume is gone for users")
+    }
 }

@@ -64,7 +64,8 @@ extension Engine {
                 missingSnapshotIDs.append(row.id)
             }
             let wanted = Set(rows.filter { $0.status != "deleted" }.map(\.rbdSnapshot)).union(children[volume.id] ?? [])
-            for snap in entry.snapshots where RBDNames.isManagedSnapshot(snap.name) && !wanted.contains(snap.name) {
+            let adopted = RBDNames.adoptedSnapshots(entry.tags[RBDNames.adoptedSnapshotsKey])
+            for snap in entry.snapshots where RBDNames.isManagedSnapshot(snap.name) && !wanted.contains(snap.name) && !adopted.contains(snap.name) {
                 report.staleSnapshots.append(.init(location: "\(location)@\(snap.name)", id: volume.id, detail: "nothing depends on it"))
                 stale.insert(volume.id)
             }

@@ -12,6 +12,8 @@ struct ManageVolume: Operation {
         var size: UInt64
         var depth: Int
         var parent: Image.Parent?
+        /// The snapshots on the image as found (before volumed made any).
+        var adopted: [String] = []
     }
 
     func run(_ context: JobContext) async throws -> Completion {
@@ -38,7 +40,8 @@ struct ManageVolume: Operation {
                             throw EngineError.conflict("\(pool)/\(source) belongs to volume \(owner)")
                         }
                     }
-                    return Found(size: try image.size(), depth: 0, parent: try image.parent())
+                    // Its snapshots now are its own (the volume is `managing`: volumed made none yet).
+                    return Found(size: try image.size(), depth: 0, parent: try image.parent(), adopted: try image.snapshots().map(\.name))
                 }
                 var result = found
                 result.depth = try Self.depth(session, from: found.parent)
@@ -46,6 +49,9 @@ struct ManageVolume: Operation {
                 try io.withImage(target) { image in
                     try image.setMetadata(RBDNames.volumeIDKey, volumeID)
                     if !name.isEmpty { try image.setMetadata(RBDNames.nameKey, name) }
+                    if !found.adopted.isEmpty, try image.metadata(RBDNames.adoptedSnapshotsKey) == nil {
+                        try image.setMetadata(RBDNames.adoptedSnapshotsKey, found.adopted.joined(separator: "\n"))
+                    }
                     let whole = ((found.size + (1 << 30) - 1) >> 30) << 30
                     if whole > found.size || found.size == 0 { try image.resize(to: max(whole, 1 << 30)) }
                 }
