@@ -128,9 +128,7 @@ final class SystemdService: Service, Sendable {
             return "starting: taking the cluster lock on \(engine.settings.pool)/\(ClusterLease.object)"
         case .released:
             return "stopping: the cluster lock is released"
-        case .fenced:
-            break
-        case .held:
+        case .fenced, .held:
             break
         }
         let probe = self.probe.withLock { $0 }
