@@ -4,7 +4,8 @@ import Systemd
 import VolumeEngine
 
 /// Re-reads the configuration file on SIGHUP. Options that can change live are applied (workers,
-/// flatten limit, clone depth, flatten-from-snapshot, log level, admin groups); others are reported
+/// flatten limit, clone depth, flatten-from-snapshot, log level, admin groups, the cluster retries of
+/// jobs started afterwards); others are reported
 /// as needing a restart. An invalid file changes nothing: the old configuration stays, and why is
 /// in the log and the STATUS line.
 final class Reloader: Sendable {

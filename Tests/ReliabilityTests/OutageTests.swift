@@ -16,6 +16,10 @@ import VolumeProtocol
         rados_connection_retries = 5
         rados_connection_interval = 1
         """
+    /// Retries that outlast the short outages below even on a loaded machine (six attempts of
+    /// 3 s with waits of 1+2+4+8+16 s: about 50 s, where stopping and booting a monitor and an
+    /// OSD takes 20 to 35 s on two busy cores).
+    static let patientRetries = "rados_connection_retries = 6"
 
     static func waitForState(_ client: VolumeClient, _ wanted: String, within: Duration) async throws -> ServiceStatus {
         let deadline = ContinuousClock.now + within
@@ -32,7 +36,9 @@ import VolumeProtocol
         defer { try? cluster.control("destroy") }
         // A lease long enough that these outages stay within its deadline (120 s; the long
         // outage alone, retries running out and the OSD booting again, takes about a minute).
-        let daemon = try DaemonProcess(extraConfig: Self.rados, defaultExtra: "cluster_lock_lease = 180", pool: "volumes", cluster: cluster)
+        let daemon = try DaemonProcess(
+            extraConfig: Self.rados.replacingOccurrences(of: "rados_connection_retries = 5", with: Self.patientRetries),
+            defaultExtra: "cluster_lock_lease = 180", pool: "volumes", cluster: cluster)
         defer { daemon.cleanUp(keepPool: true) }
         try await daemon.start()
         let client = try daemon.client()
@@ -67,6 +73,9 @@ import VolumeProtocol
 
         // A longer outage: the job's retries run out, it fails with cluster_unavailable, and
         // what it leaves is recorded (its volume is `error`, deleted cleanly once the cluster is back).
+        // Fewer retries from here (a reload applies them to new jobs): about 10 s of them.
+        try daemon.setOption("rados_connection_retries = 3")
+        try await daemon.reload()
         try cluster.control("stop-osd")
         let failed = try await client.call("volume.create", .object(["size_gb": .int(1), "wait": .bool(true)]))
         #expect(failed.error?.kind == .clusterUnavailable, "\(failed.error?.message ?? "no error")")

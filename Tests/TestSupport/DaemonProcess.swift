@@ -63,6 +63,33 @@ public final class DaemonProcess: @unchecked Sendable {
         try lines.joined(separator: "\n").write(toFile: configPath, atomically: true, encoding: .utf8)
     }
 
+    /// Sets `line` (`option = value`) where the option already is, in whichever section.
+    public func setOption(_ line: String) throws {
+        let option = line.split(separator: "=")[0].trimmingCharacters(in: .whitespaces)
+        var lines = try String(contentsOfFile: configPath, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        guard let at = lines.firstIndex(where: { $0.split(separator: "=").first?.trimmingCharacters(in: .whitespaces) == option }) else {
+            return try setDefault(line)
+        }
+        lines[at] = line
+        try lines.joined(separator: "\n").write(toFile: configPath, atomically: true, encoding: .utf8)
+    }
+
+    /// Sends SIGHUP and waits until the daemon's log says the configuration was reloaded.
+    public func reload(within limit: Duration = .seconds(20)) async throws {
+        let marker = "configuration reloaded"
+        let before = log.components(separatedBy: marker).count
+        signal(SIGHUP)
+        let deadline = ContinuousClock.now + limit
+        while log.components(separatedBy: marker).count == before {
+            guard ContinuousClock.now < deadline else { throw ReloadNotSeen() }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+    }
+
+    public struct ReloadNotSeen: Error, CustomStringConvertible {
+        public var description: String { "volumed did not log a reload after SIGHUP" }
+    }
+
     /// True when the daemon keeps its database in RADOS (`state_store = rados`).
     public var sharedDatabase: Bool {
         ((try? String(contentsOfFile: configPath, encoding: .utf8)) ?? "").contains("state_store = rados")
