@@ -2,6 +2,8 @@
 import PackageDescription
 
 let strict: [SwiftSetting] = [.enableUpcomingFeature("ExistentialAny")]
+/// The typed states and pure rules of the lifecycle, a package of its own (`Lifecycle/`).
+let lifecycle: Target.Dependency = .product(name: "Lifecycle", package: "Lifecycle")
 
 let package = Package(
     name: "volumed",
@@ -19,6 +21,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        // Its tests build and run without Ceph (the root package links librbd into every test).
+        .package(path: "Lifecycle"),
     ],
     targets: [
         // C: librbd/librados (Debian ships no pkg-config files: the module map links by name).
@@ -38,19 +42,20 @@ let package = Package(
         .target(
             name: "VolumeStore",
             dependencies: [
+                lifecycle,
                 .product(name: "GRDB", package: "GRDB.swift"),
                 // sqlite3_auto_extension, to register Ceph's SQLite VFS.
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
             ],
             swiftSettings: strict
         ),
-        .target(name: "VolumeProtocol", swiftSettings: strict),
+        .target(name: "VolumeProtocol", dependencies: [lifecycle], swiftSettings: strict),
         // A client of the daemon's socket, for volumectl and the tests.
         .target(name: "VolumeClient", dependencies: ["VolumeProtocol"], swiftSettings: strict),
         .target(
             name: "VolumeEngine",
             dependencies: [
-                "RBD", "VolumeStore",
+                lifecycle, "RBD", "VolumeStore",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
@@ -65,7 +70,7 @@ let package = Package(
         .target(
             name: "VolumeDaemon",
             dependencies: [
-                "VolumeEngine", "VolumeProtocol", "CSystemd", "Systemd",
+                lifecycle, "VolumeEngine", "VolumeProtocol", "CSystemd", "Systemd",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
@@ -86,7 +91,7 @@ let package = Package(
         .executableTarget(
             name: "volumectl",
             dependencies: [
-                "VolumeClient", "VolumeProtocol",
+                lifecycle, "VolumeClient", "VolumeProtocol",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
@@ -94,14 +99,14 @@ let package = Package(
         .executableTarget(
             name: "volumed-bench",
             dependencies: [
-                "RBD", "VolumeClient", "VolumeProtocol", "VolumeStore",
+                lifecycle, "RBD", "VolumeClient", "VolumeProtocol", "VolumeStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
         ),
         .target(
             name: "TestSupport",
-            dependencies: ["RBD", "VolumeEngine", "VolumeStore", "VolumeClient", "VolumeProtocol"],
+            dependencies: [lifecycle, "RBD", "VolumeEngine", "VolumeStore", "VolumeClient", "VolumeProtocol"],
             path: "Tests/TestSupport",
             swiftSettings: strict
         ),
@@ -111,7 +116,7 @@ let package = Package(
         .testTarget(name: "RBDTests", dependencies: ["RBD", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "VolumeEngineTests", dependencies: ["VolumeEngine", "TestSupport"], swiftSettings: strict),
         // Crash-anywhere, cluster outage, fuzz, load and full-disk suites (VOLUMED_LONG=1 for the long counts).
-        .testTarget(name: "ReliabilityTests", dependencies: ["TestSupport", "VolumeStore"], swiftSettings: strict),
+        .testTarget(name: "ReliabilityTests", dependencies: [lifecycle, "TestSupport", "VolumeStore"], swiftSettings: strict),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import Lifecycle
 import Logging
 import VolumeEngine
 import VolumeProtocol
@@ -159,7 +160,7 @@ public struct Dispatcher: Sendable {
         case .imageGet:
             try p.allowOnly(["image_id"])
             let id = try p.requiredID("image_id")
-            guard let image = try await engine.store.read({ try $0.image(id) }), image.status != "deleted" else {
+            guard let image = try await engine.store.read({ try $0.image(id) }), image.status != .deleted else {
                 throw RPCError.domain(.notFound, "image \(id) not found")
             }
             return Image(image)
@@ -202,7 +203,7 @@ public struct Dispatcher: Sendable {
             let id = try p.requiredID("volume_id")
             guard let (volume, attachments) = try await engine.store.read({ tx in
                 try tx.volume(id).map { ($0, try tx.attachments(volumeID: id)) }
-            }), volume.status != "deleted" else {
+            }), volume.status != .deleted else {
                 throw RPCError.domain(.notFound, "volume \(id) not found")
             }
             return Volume(volume, attachments: attachments)
@@ -238,7 +239,7 @@ public struct Dispatcher: Sendable {
         case .snapshotGet:
             try p.allowOnly(["snapshot_id"])
             let id = try p.requiredID("snapshot_id")
-            guard let snapshot = try await engine.store.read({ try $0.snapshot(id) }), snapshot.status != "deleted" else {
+            guard let snapshot = try await engine.store.read({ try $0.snapshot(id) }), snapshot.status != .deleted else {
                 throw RPCError.domain(.notFound, "snapshot \(id) not found")
             }
             return Snapshot(snapshot)
@@ -271,11 +272,11 @@ public struct Dispatcher: Sendable {
                         switch event {
                         case .progress(let jobID, let progress):
                             await notify(RPCNotification(method: "job.progress", params: .object([
-                                "job_id": .string(jobID), "progress": .double(progress), "state": .string("running"),
+                                "job_id": .string(jobID), "progress": .double(progress), "state": .string(JobState.running.rawValue),
                             ])))
                         case .finished(let job):
                             await notify(RPCNotification(method: "job.progress", params: .object([
-                                "job_id": .string(job.id), "progress": .double(job.progress), "state": .string(job.state),
+                                "job_id": .string(job.id), "progress": .double(job.progress), "state": .string(job.state.rawValue),
                             ])))
                         }
                     }
@@ -299,9 +300,9 @@ public struct Dispatcher: Sendable {
     /// Waits for a job and turns its failure into the call's error.
     private func finished(_ jobID: String) async throws -> JobRecord {
         let job = try await engine.wait(jobID: jobID)
-        if job.state != "succeeded" {
-            let kind = job.errorKind.flatMap(ErrorKind.init(rawValue:)) ?? .internalError
-            let message = job.errorMessage ?? "job \(job.id) \(job.state)"
+        if job.state != .succeeded {
+            let kind = job.errorKind.map(ErrorKind.init) ?? .internalError
+            let message = job.errorMessage ?? "job \(job.id) \(job.state.rawValue)"
             let code = kind == .invalidParams ? RPCError.invalidParamsCode : RPCError.domainErrorCode
             throw RPCError(code: code, message: message, kind: kind, jobID: job.id)
         }

@@ -128,6 +128,10 @@ final class SystemdService: Service, Sendable {
             return "starting: taking the cluster lock on \(engine.settings.pool)/\(ClusterLease.object)"
         case .released:
             return "stopping: the cluster lock is released"
+        case .held where !lease.isFresh:
+            // Past the deadline (a frozen process just woke, or renewals stopped): the lease
+            // task fences at its next look; until then this daemon is not active either.
+            return "fenced: the cluster lock was not renewed within its deadline; no step starts, exiting to restart as a standby"
         case .fenced, .held:
             break
         }

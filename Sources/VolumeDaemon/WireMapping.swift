@@ -1,3 +1,4 @@
+import Lifecycle
 import VolumeEngine
 import VolumeProtocol
 import VolumeStore
@@ -8,10 +9,10 @@ extension Volume {
     /// lifecycle state and the count apart.
     init(_ record: VolumeRecord, attachments: [AttachmentRecord]? = nil) {
         let source: Source? = switch (record.sourceKind, record.sourceID) {
-        case ("volume", let id?): .volume(id)
-        case ("snapshot", let id?): .snapshot(id)
-        case ("image", let id?): .image(id)
-        case ("managed", _): .managed
+        case (.volume?, let id?): .volume(id)
+        case (.snapshot?, let id?): .snapshot(id)
+        case (.image?, let id?): .image(id)
+        case (.managed?, _): .managed
         default: nil
         }
         let parent: Parent? = if record.parentVolumeID != nil || record.parentImageID != nil {
@@ -21,7 +22,7 @@ extension Volume {
         }
         self.init(
             id: record.id, name: record.name, sizeGB: record.sizeGB,
-            status: record.status == "available" && record.attachCount > 0 ? "in-use" : record.status, pool: record.pool,
+            status: (record.status == .available && record.attachCount > 0 ? .inUse : record.status).rawValue, pool: record.pool,
             rbdImage: record.rbdImage, parent: parent, source: source, cloneDepth: record.cloneDepth,
             multiattach: record.multiattach, attachmentCount: record.attachCount, attachments: attachments.map { $0.map(Attachment.init) },
             createdAt: record.createdAt, updatedAt: record.updatedAt)
@@ -37,7 +38,7 @@ extension Attachment {
 extension Image {
     init(_ record: ImageRecord) {
         self.init(
-            id: record.id, name: record.name, status: record.status, pool: record.pool, rbdImage: record.rbdImage,
+            id: record.id, name: record.name, status: record.status.rawValue, pool: record.pool, rbdImage: record.rbdImage,
             sizeBytes: record.sizeBytes, checksum: record.checksum, location: record.location, createdAt: record.createdAt)
     }
 }
@@ -73,20 +74,35 @@ extension ConnectionInfo {
 extension Snapshot {
     init(_ record: SnapshotRecord) {
         self.init(
-            id: record.id, volumeID: record.volumeID, name: record.name, status: record.status, sizeGB: record.sizeGB,
+            id: record.id, volumeID: record.volumeID, name: record.name, status: record.status.rawValue, sizeGB: record.sizeGB,
             rbdSnapshot: record.rbdSnapshot, createdAt: record.createdAt)
     }
 }
 
 extension Job {
     init(_ record: JobRecord) {
-        let error: JobError? = record.errorKind.map {
-            JobError(kind: ErrorKind(rawValue: $0) ?? .internalError, message: record.errorMessage ?? "")
-        }
+        let error: JobError? = record.errorKind.map { JobError(kind: ErrorKind($0), message: record.errorMessage ?? "") }
         self.init(
-            id: record.id, kind: record.kind, state: record.state, progress: record.progress, error: error,
+            id: record.id, kind: record.kind.rawValue, state: record.state.rawValue, progress: record.progress, error: error,
             volumeID: record.volumeID, snapshotID: record.snapshotID, note: record.note, createdAt: record.createdAt,
             startedAt: record.startedAt, finishedAt: record.finishedAt)
+    }
+}
+
+extension ErrorKind {
+    /// The wire's word for an engine failure (the one mapping between the two).
+    init(_ kind: FailureKind) {
+        self = switch kind {
+        case .notFound: .notFound
+        case .conflict: .conflict
+        case .inUse: .inUse
+        case .busy: .busy
+        case .invalid: .invalidParams
+        case .clusterUnavailable: .clusterUnavailable
+        case .cancelled: .cancelled
+        case .storageUnavailable: .storageUnavailable
+        case .internalError: .internalError
+        }
     }
 }
 
@@ -95,7 +111,7 @@ extension RPCError {
         if case .invalid(let message) = error {
             self = .invalidParams(message)
         } else {
-            self = .domain(ErrorKind(rawValue: error.kind) ?? .internalError, error.message)
+            self = .domain(ErrorKind(error.kind), error.message)
         }
     }
 
@@ -104,6 +120,7 @@ extension RPCError {
         switch error {
         case let error as RPCError: error
         case let error as EngineError: RPCError(error)
+        case let refusal as Refusal: RPCError(EngineError(refusal))
         case let error as StoreUnavailable: .domain(.storageUnavailable, error.message)
         default: .domain(.internalError, "internal error: \(error)")
         }

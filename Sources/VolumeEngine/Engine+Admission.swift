@@ -1,4 +1,5 @@
 import Foundation
+import Lifecycle
 import Logging
 import VolumeStore
 
@@ -31,17 +32,14 @@ extension Engine {
             throw EngineError.invalid("pool '\(pool)' is not one volumed may create volumes in (\(settings.volumePools.joined(separator: ", ")))")
         }
         let request = "volume.create size_gb=\(sizeGB) name=\(name ?? "") source=\(source.map { "\($0)" } ?? "none") pool=\(pool) multiattach=\(multiattach)"
-        let accepted = try await store.write { tx -> (Accepted, Bool) in
+        let accepted = try await store.admit { tx -> (Accepted, Bool) in
             if let key = idempotencyKey, let existing = try tx.job(idempotencyKey: key) {
-                guard existing.kind == JobKind.createVolume.rawValue else {
-                    throw EngineError.conflict("idempotency_key '\(key)' was used for a \(existing.kind) job")
-                }
-                try Self.requireSameRequest(existing, request, key: key)
+                try JobLifecycle.replay(existing, kind: .createVolume, request: request, key: key)
                 return (Accepted(job: existing, volume: try existing.volumeID.flatMap { try tx.volume($0) }), false)
             }
             let id = newID()
             var volume = VolumeRecord(
-                id: id, name: name ?? "", sizeGB: sizeGB, status: "creating", pool: pool,
+                id: id, name: name ?? "", sizeGB: sizeGB, status: .creating, pool: pool,
                 rbdImage: RBDNames.volumeImage(id), multiattach: multiattach)
             var mode = CloneMode.blank
             var note: String?
@@ -60,15 +58,15 @@ extension Engine {
                 volume.parentSnapshot = parent.snapshot
                 volume.cloneDepth = plan.depth
                 switch source {
-                case .volume(let sourceID): (volume.sourceKind, volume.sourceID) = ("volume", sourceID)
-                case .snapshot(let sourceID): (volume.sourceKind, volume.sourceID) = ("snapshot", sourceID)
-                case .image(let sourceID): (volume.sourceKind, volume.sourceID) = ("image", sourceID)
+                case .volume(let sourceID): (volume.sourceKind, volume.sourceID) = (.volume, sourceID)
+                case .snapshot(let sourceID): (volume.sourceKind, volume.sourceID) = (.snapshot, sourceID)
+                case .image(let sourceID): (volume.sourceKind, volume.sourceID) = (.image, sourceID)
                 }
             }
             try tx.insert(volume)
             var job = JobRecord(
-                id: newID(), kind: JobKind.createVolume.rawValue, lockKey: id, volumeID: id,
-                params: JobParams(mode: mode, sizeGB: sizeGB).encoded(), idempotencyKey: idempotencyKey)
+                id: newID(), kind: .createVolume, lockKey: id, volumeID: id,
+                params: try CreateVolumeParameters(mode: mode, sizeGB: sizeGB).encoded(), idempotencyKey: idempotencyKey)
             job.note = note
             job.request = idempotencyKey == nil ? nil : request
             try tx.insert(job)
@@ -95,31 +93,16 @@ extension Engine {
     ) throws -> CloneParent {
         switch source {
         case .volume(let id):
-            guard let parent = try tx.volume(id), parent.status != "deleted" else {
-                throw EngineError.notFound("source volume \(id) not found")
-            }
-            guard parent.status == "available" else {
-                throw EngineError.conflict("source volume \(id) is \(parent.status), not available")
-            }
+            let parent = try VolumeLifecycle.admit(.cloneFrom, to: try tx.volume(id), id: id).volume
             return CloneParent(volumeID: parent.id, snapshot: RBDNames.cloneSnapshot(for: newVolumeID),
                                minimumGB: parent.sizeGB, depth: parent.cloneDepth, fromSnapshot: false)
         case .snapshot(let id):
-            guard let snapshot = try tx.snapshot(id), snapshot.status != "deleted" else {
-                throw EngineError.notFound("source snapshot \(id) not found")
-            }
-            guard snapshot.status == "available" else {
-                throw EngineError.conflict("source snapshot \(id) is \(snapshot.status), not available")
-            }
+            let snapshot = try SnapshotLifecycle.admit(.cloneFrom, to: try tx.snapshot(id), id: id).snapshot
             let parent = try tx.requireVolume(snapshot.volumeID)
             return CloneParent(volumeID: parent.id, snapshot: snapshot.rbdSnapshot, minimumGB: snapshot.sizeGB,
                                depth: parent.cloneDepth, fromSnapshot: true)
         case .image(let id):
-            guard let image = try tx.image(id), image.status != "deleted" else {
-                throw EngineError.notFound("source image \(id) not found")
-            }
-            guard image.status == "active" else {
-                throw EngineError.conflict("source image \(id) is \(image.status), not active")
-            }
+            let image = try ImageLifecycle.admit(.cloneFrom, to: try tx.image(id), id: id).image
             // Images are uploaded flat: a clone of one is one hop deep.
             let minimumGB = Int((image.sizeBytes + (1 << 30) - 1) >> 30)
             return CloneParent(imageID: image.id, snapshot: RBDNames.imageSnapshot, minimumGB: max(1, minimumGB),
@@ -130,39 +113,25 @@ extension Engine {
     /// `force` deletes an attached volume too (its attachments are dropped), as Cinder's force-delete.
     public func deleteVolume(id: String, force: Bool = false) async throws -> Accepted {
         try await admit { tx in
-            guard var volume = try tx.volume(id), volume.status != "deleted" else {
-                throw EngineError.notFound("volume \(id) not found")
-            }
-            guard volume.status == "available" || volume.status == "error" else {
-                throw EngineError.conflict("volume \(id) is \(volume.status); delete it when its job has ended")
-            }
-            if volume.attachCount > 0 {
-                guard force else {
-                    throw EngineError.inUse("volume \(id) is in-use (attached \(volume.attachCount) time(s)): detach it first, or delete with force")
-                }
+            let admitted = try VolumeLifecycle.admit(.delete(force: force), to: try tx.volume(id), id: id)
+            if admitted.dropsAttachments {
                 for attachment in try tx.attachments(volumeID: id) { try tx.delete(attachment) }
-                volume.attachCount = 0
             }
             let job = JobRecord(
-                id: newID(), kind: JobKind.deleteVolume.rawValue, lockKey: id, volumeID: id,
-                params: JobParams(priorStatus: volume.status).encoded())
-            volume.status = "deleting"
-            try tx.update(volume)
+                id: newID(), kind: .deleteVolume, lockKey: id, volumeID: id,
+                params: try PriorStatusParameters(priorStatus: admitted.priorStatus).encoded())
+            try tx.update(admitted.volume)
             try tx.insert(job)
-            return Accepted(job: job, volume: volume)
+            return Accepted(job: job, volume: admitted.volume)
         }
     }
 
     public func extendVolume(id: String, sizeGB: Int) async throws -> Accepted {
         try await admit { tx in
-            var volume = try Self.availableVolume(tx, id)
-            guard sizeGB > volume.sizeGB else {
-                throw EngineError.invalid("size_gb \(sizeGB) must be larger than the volume's \(volume.sizeGB) GiB: volumes only grow")
-            }
+            let volume = try VolumeLifecycle.admit(.extend(sizeGB: sizeGB), to: try tx.volume(id), id: id).volume
             let job = JobRecord(
-                id: newID(), kind: JobKind.extendVolume.rawValue, lockKey: id, volumeID: id,
-                params: JobParams(sizeGB: sizeGB).encoded())
-            volume.status = "extending"
+                id: newID(), kind: .extendVolume, lockKey: id, volumeID: id,
+                params: try ExtendVolumeParameters(sizeGB: sizeGB).encoded())
             try tx.update(volume)
             try tx.insert(job)
             return Accepted(job: job, volume: volume)
@@ -171,40 +140,29 @@ extension Engine {
 
     public func flattenVolume(id: String) async throws -> Accepted {
         try await admit { tx in
-            let volume = try Self.availableVolume(tx, id)
-            let job = JobRecord(id: newID(), kind: JobKind.flattenVolume.rawValue, lockKey: id, volumeID: id)
+            let volume = try VolumeLifecycle.admit(.flatten, to: try tx.volume(id), id: id).volume
+            let job = JobRecord(id: newID(), kind: .flattenVolume, lockKey: id, volumeID: id, params: try NoParameters().encoded())
             try tx.insert(job)
             return Accepted(job: job, volume: volume)
         }
     }
 
-    /// An idempotency key answers only the request it was given with (jobs recorded before
-    /// requests were, have none and match any).
-    static func requireSameRequest(_ existing: JobRecord, _ request: String, key: String) throws {
-        if let recorded = existing.request, recorded != request {
-            throw EngineError.conflict("idempotency key reused for a different request: '\(key)' was given with \(recorded)")
-        }
-    }
-
     public func createSnapshot(volumeID: String, name: String?, idempotencyKey: String?) async throws -> Accepted {
         let request = "snapshot.create volume_id=\(volumeID) name=\(name ?? "")"
-        let accepted = try await store.write { tx -> (Accepted, Bool) in
+        let accepted = try await store.admit { tx -> (Accepted, Bool) in
             if let key = idempotencyKey, let existing = try tx.job(idempotencyKey: key) {
-                guard existing.kind == JobKind.createSnapshot.rawValue else {
-                    throw EngineError.conflict("idempotency_key '\(key)' was used for a \(existing.kind) job")
-                }
-                try Self.requireSameRequest(existing, request, key: key)
+                try JobLifecycle.replay(existing, kind: .createSnapshot, request: request, key: key)
                 return (Accepted(job: existing, snapshot: try existing.snapshotID.flatMap { try tx.snapshot($0) }), false)
             }
-            let volume = try Self.availableVolume(tx, volumeID)
+            let volume = try VolumeLifecycle.admit(.snapshot, to: try tx.volume(volumeID), id: volumeID).volume
             let id = newID()
             let snapshot = SnapshotRecord(
-                id: id, volumeID: volumeID, name: name ?? "", status: "creating",
+                id: id, volumeID: volumeID, name: name ?? "", status: .creating,
                 rbdSnapshot: RBDNames.snapshot(id), sizeGB: volume.sizeGB)
             try tx.insert(snapshot)
             var job = JobRecord(
-                id: newID(), kind: JobKind.createSnapshot.rawValue, lockKey: volumeID, volumeID: volumeID,
-                snapshotID: id, idempotencyKey: idempotencyKey)
+                id: newID(), kind: .createSnapshot, lockKey: volumeID, volumeID: volumeID,
+                snapshotID: id, params: try NoParameters().encoded(), idempotencyKey: idempotencyKey)
             job.request = idempotencyKey == nil ? nil : request
             try tx.insert(job)
             return (Accepted(job: job, snapshot: snapshot), true)
@@ -215,16 +173,10 @@ extension Engine {
 
     public func deleteSnapshot(id: String) async throws -> Accepted {
         try await admit { tx in
-            guard var snapshot = try tx.snapshot(id), snapshot.status != "deleted" else {
-                throw EngineError.notFound("snapshot \(id) not found")
-            }
-            guard snapshot.status == "available" || snapshot.status == "error" else {
-                throw EngineError.conflict("snapshot \(id) is \(snapshot.status); delete it when its job has ended")
-            }
+            let (snapshot, prior) = try SnapshotLifecycle.admit(.delete, to: try tx.snapshot(id), id: id)
             let job = JobRecord(
-                id: newID(), kind: JobKind.deleteSnapshot.rawValue, lockKey: snapshot.volumeID,
-                volumeID: snapshot.volumeID, snapshotID: id, params: JobParams(priorStatus: snapshot.status).encoded())
-            snapshot.status = "deleting"
+                id: newID(), kind: .deleteSnapshot, lockKey: snapshot.volumeID, volumeID: snapshot.volumeID, snapshotID: id,
+                params: try PriorStatusParameters(priorStatus: prior).encoded())
             try tx.update(snapshot)
             try tx.insert(job)
             return Accepted(job: job, snapshot: snapshot)
@@ -234,28 +186,13 @@ extension Engine {
     /// Rolls a volume back to one of its snapshots; refused while attached unless `force`.
     public func revertVolume(id: String, snapshotID: String, force: Bool) async throws -> Accepted {
         try await admit { tx in
-            guard var volume = try tx.volume(id), volume.status != "deleted" else {
-                throw EngineError.notFound("volume \(id) not found")
-            }
-            guard volume.status == "available" || volume.status == "error" else {
-                throw EngineError.conflict("volume \(id) is \(volume.status), not available")
-            }
-            guard let snapshot = try tx.snapshot(snapshotID), snapshot.status != "deleted" else {
-                throw EngineError.notFound("snapshot \(snapshotID) not found")
-            }
-            guard snapshot.volumeID == id else {
-                throw EngineError.invalid("snapshot \(snapshotID) is a snapshot of volume \(snapshot.volumeID), not of \(id)")
-            }
-            guard snapshot.status == "available" else {
-                throw EngineError.conflict("snapshot \(snapshotID) is \(snapshot.status), not available")
-            }
-            guard volume.attachCount == 0 || force else {
-                throw EngineError.inUse("volume \(id) is in-use: detach it before reverting, or revert with force")
-            }
+            let row = try tx.volume(id)
+            _ = try VolumeLifecycle.visible(row, id: id)
+            let snapshot = try SnapshotLifecycle.admit(.revertTo, to: try tx.snapshot(snapshotID), id: snapshotID).snapshot
+            let volume = try VolumeLifecycle.admit(.revert(to: snapshot, force: force), to: row, id: id).volume
             let job = JobRecord(
-                id: newID(), kind: JobKind.revertVolume.rawValue, lockKey: id, volumeID: id, snapshotID: snapshotID,
-                params: JobParams(force: force).encoded())
-            volume.status = "reverting"
+                id: newID(), kind: .revertVolume, lockKey: id, volumeID: id, snapshotID: snapshotID,
+                params: try RevertVolumeParameters(force: force).encoded())
             try tx.update(volume)
             try tx.insert(job)
             return Accepted(job: job, volume: volume, snapshot: snapshot)
@@ -278,12 +215,12 @@ extension Engine {
             }
             let id = newID()
             var volume = VolumeRecord(
-                id: id, name: name ?? image, sizeGB: 1, status: "managing", pool: pool, rbdImage: RBDNames.volumeImage(id))
-            volume.sourceKind = "managed"
+                id: id, name: name ?? image, sizeGB: 1, status: .managing, pool: pool, rbdImage: RBDNames.volumeImage(id))
+            volume.sourceKind = .managed
             try tx.insert(volume)
             let job = JobRecord(
-                id: newID(), kind: JobKind.manageVolume.rawValue, lockKey: "rbd:\(pool)/\(image)", volumeID: id,
-                params: JobParams(sourceImage: image).encoded())
+                id: newID(), kind: .manageVolume, lockKey: "rbd:\(pool)/\(image)", volumeID: id,
+                params: try ManageVolumeParameters(sourceImage: image).encoded())
             try tx.insert(job)
             return Accepted(job: job, volume: volume)
         }
@@ -292,16 +229,9 @@ extension Engine {
     /// Releases a volume's image from volumed; refused while anything depends on it.
     public func unmanageVolume(id: String) async throws -> Accepted {
         try await admit { tx in
-            var volume = try Self.availableVolume(tx, id)
-            guard volume.attachCount == 0 else { throw EngineError.inUse("volume \(id) is in-use: detach it first") }
-            guard volume.parentVolumeID == nil, volume.parentImageID == nil else {
-                throw EngineError.conflict("volume \(id) is a clone of another volumed image: flatten it before releasing it")
-            }
-            guard try tx.unpurgedSnapshots(of: id).isEmpty, try tx.cloneChildren(of: id).isEmpty else {
-                throw EngineError.inUse("volume \(id) has snapshots or clones: delete them before releasing it")
-            }
-            let job = JobRecord(id: newID(), kind: JobKind.unmanageVolume.rawValue, lockKey: id, volumeID: id)
-            volume.status = "unmanaging"
+            let dependants = try !tx.unpurgedSnapshots(of: id).isEmpty || !tx.cloneChildren(of: id).isEmpty
+            let volume = try VolumeLifecycle.admit(.unmanage(hasSnapshotsOrClones: dependants), to: try tx.volume(id), id: id).volume
+            let job = JobRecord(id: newID(), kind: .unmanageVolume, lockKey: id, volumeID: id, params: try NoParameters().encoded())
             try tx.update(volume)
             try tx.insert(job)
             return Accepted(job: job, volume: volume)
@@ -309,7 +239,7 @@ extension Engine {
     }
 
     private func admit(_ body: @escaping @Sendable (StoreTransaction) throws -> Accepted) async throws -> Accepted {
-        let accepted = try await store.write(.full, body)
+        let accepted = try await store.admit(body)
         await accept(accepted)
         return accepted
     }
@@ -327,20 +257,10 @@ extension Engine {
 
     private func accept(_ accepted: Accepted) async {
         var detail = ""
-        if let volume = accepted.volume, accepted.job.kind == JobKind.createVolume.rawValue {
+        if let volume = accepted.volume, accepted.job.kind == .createVolume {
             detail = ": \(volume.sizeGB) GiB \(volume.pool)/\(volume.rbdImage)"
-            if let source = volume.sourceID { detail += " from \(volume.sourceKind ?? "") \(source)" }
+            if let source = volume.sourceID { detail += " from \(volume.sourceKind?.rawValue ?? "") \(source)" }
         }
         await accept(accepted.job, detail: detail)
-    }
-
-    private static func availableVolume(_ tx: StoreTransaction, _ id: String) throws -> VolumeRecord {
-        guard let volume = try tx.volume(id), volume.status != "deleted" else {
-            throw EngineError.notFound("volume \(id) not found")
-        }
-        guard volume.status == "available" else {
-            throw EngineError.conflict("volume \(id) is \(volume.status), not available")
-        }
-        return volume
     }
 }

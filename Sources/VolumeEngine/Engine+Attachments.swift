@@ -1,4 +1,5 @@
 import Foundation
+import Lifecycle
 import RBD
 import VolumeStore
 
@@ -23,16 +24,12 @@ extension Engine {
         let (monitors, auth) = try await cluster.run { session in
             (try ClusterFacts.monitors(session), try session.configValue("auth_client_required"))
         }
-        let attachment = try await store.write { tx -> (AttachmentRecord, VolumeRecord) in
-            guard var volume = try tx.volume(id), volume.status != "deleted" else { throw EngineError.notFound("volume \(id) not found") }
-            guard volume.status == "available" else { throw EngineError.conflict("volume \(id) is \(volume.status), not available") }
-            if volume.attachCount > 0 && !volume.multiattach {
-                let other = try tx.attachments(volumeID: id).first?.host ?? "another host"
-                throw EngineError.inUse("volume \(id) is already attached to \(other) and was not created multiattach")
-            }
+        let attachment = try await store.admit { tx -> (AttachmentRecord, VolumeRecord) in
+            let row = try tx.volume(id)
+            let other = (row?.attachCount ?? 0) > 0 ? try tx.attachments(volumeID: id).first?.host : nil
+            let volume = try VolumeLifecycle.admit(.attach(attachedTo: other), to: row, id: id).volume
             let attachment = AttachmentRecord(id: newID(), volumeID: id, host: host, connector: connector)
             try tx.insert(attachment)
-            volume.attachCount += 1
             try tx.update(volume)
             return (attachment, volume)
         }
@@ -46,8 +43,8 @@ extension Engine {
     }
 
     public func detachVolume(id: String, attachmentID: String) async throws -> VolumeRecord {
-        let volume = try await store.write { tx -> VolumeRecord in
-            guard var volume = try tx.volume(id), volume.status != "deleted" else { throw EngineError.notFound("volume \(id) not found") }
+        let volume = try await store.admit { tx -> VolumeRecord in
+            var volume = try VolumeLifecycle.visible(try tx.volume(id), id: id)
             guard let attachment = try tx.attachment(attachmentID), attachment.volumeID == id else {
                 throw EngineError.notFound("attachment \(attachmentID) of volume \(id) not found")
             }

@@ -1,4 +1,5 @@
 import Foundation
+import Lifecycle
 import Logging
 import RBD
 import Synchronization
@@ -164,10 +165,8 @@ public final class Engine: Sendable {
             // No commit to say it started: the first checkpoint does, and until then `presented`
             // shows it running from memory. A crash re-queues it either way.
             guard let row = try await store.read({ tx in try tx.job(jobID) }), !row.isFinal else { return }
-            job = row
-            job.state = "running"
-            job.startedAt = job.startedAt ?? Date()
-            if job.kind == JobKind.purgeVolume.rawValue {
+            job = JobLifecycle.started(row)
+            if job.kind == .purgeVolume {
                 // Except a purge: it reads its plan when it starts, so a change made after that
                 // (a clone gone) needs a purge of its own. `JobQueue.queuePurge` reuses a purge
                 // only while its row still says queued, so a started purge must say so.
@@ -187,31 +186,31 @@ public final class Engine: Sendable {
         do {
             operation = try job.operation()
         } catch {
-            await finish(context, state: "failed", error: EngineError.from(error), completion: { _ in [] })
+            let failure = EngineError.from(error)
+            await finish(context, .failed(failure.kind, failure.message), completion: { _ in [] })
             return
         }
         do {
             let completion = try await operation.run(context)
-            await finish(context, state: "succeeded", error: nil, completion: completion)
+            await finish(context, .succeeded, completion: completion)
         } catch {
             let failure = EngineError.from(error)
             if error is JobInterrupted || ((isStopping || !mayRunSteps()) && !context.isCancelled) {
                 context.logger.notice("job interrupted by shutdown at step \(context.job.step); it resumes at the next start")
                 _ = try? await store.write { tx in
-                    guard var row = try tx.job(jobID), !row.isFinal else { return }
-                    row.state = "queued"
-                    try tx.update(row)
+                    guard let row = try tx.job(jobID), !row.isFinal else { return }
+                    try tx.update(JobLifecycle.interrupted(row))
                 }
                 return
             }
             let completion = await operation.rollback(context, error: failure)
-            let state = if case .cancelled = failure { "cancelled" } else { "failed" }
-            await finish(context, state: state, error: failure, completion: completion)
+            let end: JobLifecycle.End = if case .cancelled(let message) = failure { .cancelled(message) } else { .failed(failure.kind, failure.message) }
+            await finish(context, end, completion: completion)
         }
     }
 
     /// Writes the job's final row together with the operation's own changes, then tells waiters.
-    private func finish(_ context: JobContext, state: String, error: EngineError?, completion: @escaping Completion) async {
+    private func finish(_ context: JobContext, _ end: JobLifecycle.End, completion: @escaping Completion) async {
         let jobID = context.jobID
         let note = context.job.note
         do {
@@ -220,22 +219,16 @@ public final class Engine: Sendable {
             // RADOS a relaxed commit may not outlive the daemon: a success a client is told of
             // is written in full there, so a successor never shows it undone.
             let startedAt = context.job.startedAt
-            let relaxedSuccess = state == "succeeded" && store.relaxedSurvivesACrash
+            let relaxedSuccess = end == .succeeded && store.relaxedSurvivesACrash
             let (final, followUps) = try await store.write(relaxedSuccess ? .relaxed : .full) { tx -> (JobRecord, [JobRecord]) in
                 let followUps = try completion(tx)
-                guard var job = try tx.job(jobID) else { throw EngineError.internalError("job \(jobID) vanished") }
-                job.state = state
-                job.startedAt = job.startedAt ?? startedAt
-                job.finishedAt = Date()
-                job.note = note ?? job.note
-                if state == "succeeded" { job.progress = 1 }
-                job.errorKind = error?.kind
-                job.errorMessage = error?.message
+                guard let row = try tx.job(jobID) else { throw EngineError.internalError("job \(jobID) vanished") }
+                let job = JobLifecycle.finished(row, end, startedAt: startedAt, note: note)
                 try tx.update(job)
                 return (job, followUps)
             }
-            if let error {
-                context.logger.error("job \(state): \(error.message)")
+            if let message = final.errorMessage {
+                context.logger.error("job \(final.state.rawValue): \(message)")
             } else {
                 context.logger.info("job succeeded")
             }
@@ -253,28 +246,25 @@ public final class Engine: Sendable {
     private func recover() async throws -> [JobRecord] {
         try await store.write { tx -> [JobRecord] in
             var unfinished = try tx.unfinishedJobs()
-            for index in unfinished.indices where unfinished[index].state == "running" {
-                unfinished[index].state = "queued"
+            for index in unfinished.indices where unfinished[index].state == .running {
+                unfinished[index] = JobLifecycle.interrupted(unfinished[index])
                 try tx.update(unfinished[index])
             }
             let busy = Set(unfinished.compactMap(\.volumeID))
             for volume in try tx.unpurgedVolumes() where !busy.contains(volume.id) {
-                switch volume.status {
-                case "deleted":
+                if volume.status == .deleted {
                     if let purge = try JobQueue.queuePurge(tx, volumeID: volume.id) { unfinished.append(purge) }
-                case "creating", "deleting", "extending", "reverting", "managing", "unmanaging":
+                } else if let status = VolumeLifecycle.recovered(volume.status) {
                     // A transitional state with no job left to finish it: say so rather than hang.
                     var stuck = volume
-                    stuck.status = ["deleting", "extending", "unmanaging"].contains(volume.status) ? "available" : "error"
+                    stuck.status = status
                     try tx.update(stuck)
-                default:
-                    break
                 }
             }
             let busyImages = Set(unfinished.compactMap(\.imageID))
             for var image in try tx.unpurgedImages() where !busyImages.contains(image.id) {
-                guard image.status == "creating" || image.status == "deleting" else { continue }
-                image.status = image.status == "deleting" ? "active" : "error"
+                guard let status = ImageLifecycle.recovered(image.status) else { continue }
+                image.status = status
                 try tx.update(image)
             }
             return unfinished
@@ -327,7 +317,7 @@ public final class Engine: Sendable {
     public func presented(_ job: JobRecord) -> JobRecord {
         guard !job.isFinal, let live = running.withLock({ $0[job.id] }) else { return job }
         var shown = job
-        shown.state = "running"
+        shown.state = .running
         shown.startedAt = job.startedAt ?? live.job.startedAt
         shown.progress = max(job.progress, live.job.progress)
         return shown
@@ -355,10 +345,9 @@ public final class Engine: Sendable {
     /// Cancels a job: a queued one ends at once (its admission undone), a running one stops at
     /// its next checkpoint or within a flatten. A finished job cannot be cancelled.
     public func cancel(jobID: String) async throws -> JobRecord {
-        let job = try await store.write { tx -> JobRecord in
-            guard var job = try tx.job(jobID) else { throw EngineError.notFound("job \(jobID) not found") }
-            guard !job.isFinal else { throw EngineError.conflict("job \(jobID) already \(job.state)") }
-            job.cancelRequested = true
+        let job = try await store.admit { tx -> JobRecord in
+            guard let row = try tx.job(jobID) else { throw EngineError.notFound("job \(jobID) not found") }
+            let job = try JobLifecycle.cancelRequested(row)
             try tx.update(job)
             return job
         }
@@ -367,7 +356,7 @@ public final class Engine: Sendable {
             context.requestCancel()
             let operation = try job.operation()
             let completion = await operation.rollback(context, error: .cancelled("cancelled by request"))
-            await finish(context, state: "cancelled", error: .cancelled("cancelled by request"), completion: completion)
+            await finish(context, .cancelled("cancelled by request"), completion: completion)
         } else {
             running.withLock { $0[jobID] }?.requestCancel()
         }

@@ -1,3 +1,4 @@
+import Lifecycle
 import RBD
 import VolumeStore
 
@@ -13,18 +14,37 @@ public enum EngineError: Error, Sendable, Equatable, CustomStringConvertible {
     case storageUnavailable(String)
     case internalError(String)
 
-    /// The wire name (`data.kind`) of this error.
-    public var kind: String {
+    /// What kind of failure this is (the wire's `data.kind`, a job row's `error_kind`).
+    public var kind: FailureKind {
         switch self {
-        case .notFound: "not_found"
-        case .conflict: "conflict"
-        case .inUse: "in_use"
-        case .busy: "busy"
-        case .invalid: "invalid_params"
-        case .clusterUnavailable: "cluster_unavailable"
-        case .cancelled: "cancelled"
-        case .storageUnavailable: "storage_unavailable"
-        case .internalError: "internal"
+        case .notFound: .notFound
+        case .conflict: .conflict
+        case .inUse: .inUse
+        case .busy: .busy
+        case .invalid: .invalid
+        case .clusterUnavailable: .clusterUnavailable
+        case .cancelled: .cancelled
+        case .storageUnavailable: .storageUnavailable
+        case .internalError: .internalError
+        }
+    }
+
+    /// The lifecycle's refusal, as the engine's error of the same kind.
+    public init(_ refusal: Refusal) {
+        self.init(kind: refusal.kind, message: refusal.message)
+    }
+
+    public init(kind: FailureKind, message: String) {
+        self = switch kind {
+        case .notFound: .notFound(message)
+        case .conflict: .conflict(message)
+        case .inUse: .inUse(message)
+        case .busy: .busy(message)
+        case .invalid: .invalid(message)
+        case .clusterUnavailable: .clusterUnavailable(message)
+        case .cancelled: .cancelled(message)
+        case .storageUnavailable: .storageUnavailable(message)
+        case .internalError: .internalError(message)
         }
     }
 
@@ -54,6 +74,7 @@ public enum EngineError: Error, Sendable, Equatable, CustomStringConvertible {
     static func from(_ error: any Error) -> EngineError {
         switch error {
         case let error as EngineError: error
+        case let refusal as Refusal: EngineError(refusal)
         case let error as RBDError: EngineError(error)
         case let error as StoreUnavailable: .storageUnavailable(error.message)
         case is CancellationError: .cancelled("cancelled: the daemon is stopping")

@@ -1,4 +1,5 @@
 import Foundation
+import Lifecycle
 import Logging
 import RBD
 import Synchronization
@@ -112,7 +113,7 @@ final class JobContext: Sendable {
     private static func advance(_ tx: StoreTransaction, _ jobID: String, to step: Int) throws {
         guard var row = try tx.job(jobID) else { return }
         row.step = step
-        row.state = "running"
+        row.state = .running
         row.startedAt = row.startedAt ?? Date()
         try tx.update(row)
     }
@@ -178,7 +179,7 @@ final class JobContext: Sendable {
             Task {
                 try? await store.write(.relaxed) { tx in
                     guard var row = try tx.job(jobID), !row.isFinal else { return }
-                    row.state = "running"
+                    row.state = .running
                     row.startedAt = row.startedAt ?? Date()
                     row.progress = max(row.progress, progress)
                     try tx.update(row)

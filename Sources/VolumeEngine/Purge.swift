@@ -1,4 +1,5 @@
 import Foundation
+import Lifecycle
 import RBD
 import VolumeStore
 
@@ -19,26 +20,21 @@ struct Purge {
     /// Returns the purge jobs to queue next (for the parent, when this image went).
     func run(_ context: JobContext) async throws -> [JobRecord] {
         let volumeID = self.volumeID
-        let plan = try await context.store.read { tx -> (VolumeRecord, [SnapshotRecord], [VolumeRecord])? in
+        let rows = try await context.store.read { tx -> (VolumeRecord, [SnapshotRecord], [VolumeRecord])? in
             guard let volume = try tx.volume(volumeID), !volume.purged else { return nil }
             return (volume, try tx.unpurgedSnapshots(of: volumeID), try tx.cloneChildren(of: volumeID))
         }
-        guard let (volume, snapshots, children) = plan else { return [] }
+        guard let (volume, snapshots, children) = rows else { return [] }
 
-        let childSnapshots = Set(children.compactMap(\.parentSnapshot))
-        let wanted = Set(snapshots.filter { $0.status != "deleted" }.map(\.rbdSnapshot)).union(childSnapshots)
-        let removeImage = volume.status == "deleted" && wanted.isEmpty
+        let plan = PurgePlan(volume: volume, snapshots: snapshots, children: children)
+        let (wanted, removeImage, deletedKept) = (plan.wanted, plan.removeImage, plan.deletedButKept)
         let pool = volume.pool
         let image = volume.rbdImage
-
-        // Nothing hangs from the image as far as the database knows: remove it without opening it.
-        // librbd refuses (ENOTEMPTY) if it has snapshots after all, and the full path below runs.
-        let simple = removeImage && snapshots.isEmpty && children.isEmpty
-        let deletedKept = snapshots.filter { $0.status == "deleted" && childSnapshots.contains($0.rbdSnapshot) }.map(\.id)
         let outcome = try await context.rbd { session -> Outcome in
             var outcome = Outcome()
             let io = try session.pool(pool)
-            if simple {
+            // librbd refuses (ENOTEMPTY) if it has snapshots after all, and the full path below runs.
+            if plan.removeWithoutOpening {
                 do {
                     try io.removeImage(name: image)
                     outcome.imageRemoved = true
@@ -55,8 +51,8 @@ struct Purge {
                 try io.withImage(image) { image in
                     // What stays for its clones is tagged, so a database rebuilt from the
                     // cluster knows it is deleted.
-                    if volume.status == "deleted", !removeImage, try image.metadata(RBDNames.statusKey) != "deleted" {
-                        try image.setMetadata(RBDNames.statusKey, "deleted")
+                    if volume.status == .deleted, !removeImage, try image.metadata(RBDNames.statusKey) != VolumeStatus.deleted.rawValue {
+                        try image.setMetadata(RBDNames.statusKey, VolumeStatus.deleted.rawValue)
                     }
                     for snapshot in deletedKept {
                         try image.setMetadata(RBDNames.snapshotDeletedKey(snapshot), "true")
@@ -95,7 +91,7 @@ struct Purge {
                     }
                     // Deleted snapshots already gone from the image (removed by a run killed
                     // before it could record so) are purged too.
-                    for snapshot in snapshots where snapshot.status == "deleted" && !wanted.contains(snapshot.rbdSnapshot)
+                    for snapshot in snapshots where snapshot.status == .deleted && !wanted.contains(snapshot.rbdSnapshot)
                         && !outcome.removedSnapshots.contains(snapshot.rbdSnapshot) {
                         if try !image.snapshotExists(snapshot.rbdSnapshot) { outcome.removedSnapshots.append(snapshot.rbdSnapshot) }
                     }
@@ -122,19 +118,13 @@ struct Purge {
             context.logger.info("purged \(pool)/\(image): snapshots removed \(outcome.removedSnapshots), image removed \(outcome.imageRemoved)")
         }
         return try await context.store.write { tx -> [JobRecord] in
-            guard var volume = try tx.volume(volumeID) else { return [] }
-            for var snapshot in try tx.unpurgedSnapshots(of: volumeID)
-            where outcome.imageRemoved || outcome.removedSnapshots.contains(snapshot.rbdSnapshot) {
-                snapshot.purged = true
-                if snapshot.status != "deleted" { snapshot.status = "error" }
-                try tx.update(snapshot)
-            }
-            guard outcome.imageRemoved, !volume.purged else { return [] }
-            volume.purged = true
-            if volume.status != "deleted" { volume.status = "error" }
-            let parent = volume.parentVolumeID
-            try tx.update(volume)
-            guard let parent else { return [] }
+            guard let volume = try tx.volume(volumeID) else { return [] }
+            let recorded = PurgePlan.recorded(
+                volume: volume, snapshots: try tx.unpurgedSnapshots(of: volumeID),
+                removedSnapshots: outcome.removedSnapshots, imageRemoved: outcome.imageRemoved)
+            for snapshot in recorded.snapshots { try tx.update(snapshot) }
+            if recorded.volume != volume { try tx.update(recorded.volume) }
+            guard let parent = recorded.purgeNext else { return [] }
             return try JobQueue.queuePurge(tx, volumeID: parent).map { [$0] } ?? []
         }
     }
@@ -160,8 +150,8 @@ extension Purge {
 enum JobQueue {
     /// Queues a purge of `volumeID` unless one is already queued.
     static func queuePurge(_ tx: StoreTransaction, volumeID: String) throws -> JobRecord? {
-        if try tx.queuedJob(kind: JobKind.purgeVolume.rawValue, lockKey: volumeID) != nil { return nil }
-        let job = JobRecord(id: newID(), kind: JobKind.purgeVolume.rawValue, lockKey: volumeID, volumeID: volumeID)
+        if try tx.queuedJob(kind: .purgeVolume, lockKey: volumeID) != nil { return nil }
+        let job = JobRecord(id: newID(), kind: .purgeVolume, lockKey: volumeID, volumeID: volumeID)
         try tx.insert(job)
         return job
     }

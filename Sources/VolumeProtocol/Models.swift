@@ -1,4 +1,5 @@
 import Foundation
+import Lifecycle
 
 /// A volume as clients see it.
 public struct Volume: Sendable, Codable, Equatable {
@@ -205,7 +206,11 @@ public struct Job: Sendable, Codable, Equatable {
         self.finishedAt = finishedAt
     }
 
-    public var isFinal: Bool { state == "succeeded" || state == "failed" || state == "cancelled" }
+    /// `state` as the lifecycle's type (nil for a state this client does not know).
+    public var jobState: JobState? { JobState(rawValue: state) }
+    /// `kind` as the lifecycle's type (nil for a kind this client does not know).
+    public var jobKind: JobKind? { JobKind(rawValue: kind) }
+    public var isFinal: Bool { jobState?.isFinal ?? false }
 
     enum CodingKeys: String, CodingKey {
         case id, kind, state, progress, error, volumeID = "volume_id", snapshotID = "snapshot_id", note

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Lifecycle
 import Synchronization
 
 /// volumed's SQLite database: a file (WAL) for one host, or a database in RADOS through Ceph's
@@ -381,7 +382,7 @@ public struct StoreTransaction {
     }
 
     /// A queued job of `kind` on `lockKey`, to avoid queueing the same housekeeping twice.
-    public func queuedJob(kind: String, lockKey: String) throws -> JobRecord? {
+    public func queuedJob(kind: JobKind, lockKey: String) throws -> JobRecord? {
         try JobRecord.fetchOne(
             db, sql: "SELECT * FROM job WHERE kind = ? AND lock_key = ? AND state = 'queued' LIMIT 1",
             arguments: [kind, lockKey])

@@ -61,7 +61,7 @@ struct JobCommand: AsyncParsableCommand {
             let current = try await client.run("job.get", ["job_id": .string(job)], as: Job.self)
             let final = try await JobProgress.follow(current, client: client, json: global.json)
             try Output.jobs([final], json: global.json)
-            if final.state != "succeeded" { throw ExitCode(1) }
+            if final.jobState != .succeeded { throw ExitCode(1) }
         }
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Glibc
+import Lifecycle
 import Synchronization
 import VolumeClient
 import VolumeProtocol
@@ -47,28 +48,28 @@ enum JobProgress {
         if var volume = result.volume {
             if let fresh = try? await client.call("volume.get", .object(["volume_id": .string(volume.id)]), as: Volume.self) {
                 volume = fresh
-            } else if job.kind == "volume.delete" && job.state == "succeeded" {
-                volume.status = "deleted"
+            } else if job.jobKind == .deleteVolume && job.jobState == .succeeded {
+                volume.status = VolumeStatus.deleted.rawValue
             }
             result.volume = volume
         }
         if var snapshot = result.snapshot {
             if let fresh = try? await client.call("snapshot.get", .object(["snapshot_id": .string(snapshot.id)]), as: Snapshot.self) {
                 snapshot = fresh
-            } else if job.kind == "snapshot.delete" && job.state == "succeeded" {
-                snapshot.status = "deleted"
+            } else if job.jobKind == .deleteSnapshot && job.jobState == .succeeded {
+                snapshot.status = SnapshotStatus.deleted.rawValue
             }
             result.snapshot = snapshot
         }
         if var image = result.image {
             if let fresh = try? await client.call("image.get", .object(["image_id": .string(image.id)]), as: Image.self) {
                 image = fresh
-            } else if job.kind == "image.delete" && job.state == "succeeded" {
-                image.status = "deleted"
+            } else if job.jobKind == .deleteImage && job.jobState == .succeeded {
+                image.status = ImageStatus.deleted.rawValue
             }
             result.image = image
         }
-        guard job.state == "succeeded" else {
+        guard job.jobState == .succeeded else {
             try Output.mutation(result, json: json)
             let message = "job \(job.id) \(job.state): \(job.error?.message ?? "no reason given")"
             FileHandle.standardError.write(Data("volumectl: \(message)\n".utf8))

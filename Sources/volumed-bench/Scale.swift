@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Lifecycle
 import VolumeClient
 import VolumeProtocol
 import VolumeStore
@@ -53,7 +54,7 @@ struct Scale: AsyncParsableCommand {
             try await store.write { tx in
                 for index in start..<min(rows, start + batch) {
                     let id = String(format: "%08x-0000-4000-8000-%012x", index, index)
-                    try tx.insert(VolumeRecord(id: id, name: "seeded-\(index)", sizeGB: 1, status: "available", pool: "images",
+                    try tx.insert(VolumeRecord(id: id, name: "seeded-\(index)", sizeGB: 1, status: .available, pool: "images",
                                                rbdImage: "volume-\(id)"))
                 }
             }

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import Lifecycle
 import Testing
 import VolumeClient
 import VolumeStore
@@ -125,7 +126,7 @@ public final class DaemonProcess: @unchecked Sendable {
             process.arguments = ["--config", configPath]
         }
         // One log across restarts (a crash suite reads the whole story).
-        if !FileManager.default.fileExists(atPath: logPath) { FileManager.default.createFile(atPath: logPath, contents: nil) }
+        if !FileManager.default.fileExists(atPath: logPath) { _ = FileManager.default.createFile(atPath: logPath, contents: nil) }
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
         log.seekToEndOfFile()
         process.standardOutput = log

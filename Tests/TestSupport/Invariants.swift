@@ -1,4 +1,5 @@
 import Foundation
+import Lifecycle
 import RBD
 import VolumeStore
 
@@ -12,17 +13,16 @@ public enum Invariants {
         var problems: [String] = []
         let (jobs, volumes, snapshots, images, released) = try await store.read { tx in
             (try tx.unfinishedJobs(), try tx.unpurgedVolumes(), try tx.unpurgedSnapshots(), try tx.unpurgedImages(),
-             try tx.recentJobs(volumeID: nil, limit: 100_000).filter { $0.kind == "volume.unmanage" && $0.state == "succeeded" }.compactMap(\.volumeID))
+             try tx.recentJobs(volumeID: nil, limit: 100_000).filter { $0.kind == .unmanageVolume && $0.state == .succeeded }.compactMap(\.volumeID))
         }
         for job in jobs { problems.append("job \(job.id) (\(job.kind)) is still \(job.state)") }
-        let settled: Set<String> = ["available", "error", "deleted"]
-        for volume in volumes where !settled.contains(volume.status) {
+        for volume in volumes where ![.available, .error, .deleted].contains(volume.status) {
             problems.append("volume \(volume.id) is stuck in \(volume.status)")
         }
-        for snapshot in snapshots where !settled.contains(snapshot.status) {
+        for snapshot in snapshots where ![.available, .error, .deleted].contains(snapshot.status) {
             problems.append("snapshot \(snapshot.id) is stuck in \(snapshot.status)")
         }
-        for image in images where !["active", "error", "deleted"].contains(image.status) {
+        for image in images where ![.active, .error, .deleted].contains(image.status) {
             problems.append("image \(image.id) is stuck in \(image.status)")
         }
         let integrity = try await store.integrityCheck()
@@ -42,7 +42,7 @@ public enum Invariants {
         }
         for image in images {
             expectedImages[image.pool, default: []].insert(image.rbdImage)
-            expectedSnapshots["\(image.pool)/\(image.rbdImage)"] = image.status == "active" || image.status == "deleting" ? ["snap"] : nil
+            expectedSnapshots["\(image.pool)/\(image.rbdImage)"] = image.status == .active || image.status == .deleting ? ["snap"] : nil
         }
         let ignored = Set(released.map { "volume-\($0)" })
         let admin = daemon.cluster.adminCluster
@@ -53,7 +53,7 @@ public enum Invariants {
             for leaked in present.subtracting(expected).sorted() {
                 let id = leaked.hasPrefix("volume-") ? String(leaked.dropFirst("volume-".count)) : leaked
                 let story = try await store.read { tx in
-                    let row = try tx.volume(id).map { "row \($0.status) purged=\($0.purged) source=\($0.sourceKind ?? "-")" } ?? "no row"
+                    let row = try tx.volume(id).map { "row \($0.status) purged=\($0.purged) source=\($0.sourceKind?.rawValue ?? "-")" } ?? "no row"
                     let jobs = try tx.recentJobs(volumeID: id, limit: 20).reversed().map { "\($0.kind) \($0.state) step \($0.step) \($0.errorMessage ?? "")" }
                     return "\(row); jobs \(jobs)"
                 }
@@ -85,7 +85,7 @@ public enum Invariants {
                         let children = (try? daemon.cluster.rbd(["children", "--all", "\(pool)/\(name)@\(extra)"])) ?? ""
                         if children.contains("trash") { all += " [children of \(extra) in trash (\(children.trimmingCharacters(in: .whitespacesAndNewlines)))]" }
                     }
-                    problems.append("\(pool)/\(name) has snapshots \(actual.sorted()) (\(all)) but the database wants \(wanted.sorted()); volume \(owner?.status ?? "?"), snapshot rows \(rows), jobs \(history)")
+                    problems.append("\(pool)/\(name) has snapshots \(actual.sorted()) (\(all)) but the database wants \(wanted.sorted()); volume \(owner?.status.rawValue ?? "?"), snapshot rows \(rows), jobs \(history)")
                 }
             }
         }

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import Lifecycle
 import Logging
 import RBD
 import Synchronization
@@ -32,10 +33,20 @@ public struct TestCluster: Sendable {
 
     /// A private cluster of its own (for tests that stop its daemons), started by scripts/dev-cluster.
     public static func startPrivate() throws -> TestCluster {
-        let directory = "/tmp/vd-cluster-\(UUID().uuidString.prefix(8))"
-        let port = Int.random(in: 41_000...49_000)
-        try script(["start", directory, String(port)])
-        return TestCluster(directory: directory)
+        // Below the kernel's ephemeral range (32768 and up), so no outgoing connection holds
+        // the port; a port taken anyway (another suite's cluster) gets another try.
+        var attempt = 1
+        while true {
+            let directory = "/tmp/vd-cluster-\(UUID().uuidString.prefix(8))"
+            let port = Int.random(in: 21_000...32_000)
+            do {
+                try script(["start", directory, String(port)])
+                return TestCluster(directory: directory)
+            } catch let failure as CommandFailed where failure.output.contains("Address already in use") && attempt < 3 {
+                _ = try? script(["destroy", directory])
+                attempt += 1
+            }
+        }
     }
 
     /// `stop-osd`, `start-osd`, `stop-mon`, `start-mon` or `destroy`.
@@ -111,6 +122,7 @@ public struct TestCluster: Sendable {
         try run("/usr/bin/rados", ["-c", cephConf, "--keyring", adminKeyring] + arguments)
     }
 
+    @discardableResult
     public func rbd(_ arguments: [String]) throws -> String {
         try run("/usr/bin/rbd", ["-c", cephConf, "--keyring", adminKeyring] + arguments)
     }

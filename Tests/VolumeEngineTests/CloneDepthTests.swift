@@ -15,7 +15,7 @@ import Testing
         for _ in 1...4 {
             let next = try await h.engine.createVolume(sizeGB: 1, name: nil, source: .volume(previous.volume?.id ?? ""), idempotencyKey: nil)
             let job = try await h.finish(next)
-            #expect(job.state == "succeeded")
+            #expect(job.state == .succeeded)
             let volume = try #require(try await h.volume(next.volume?.id ?? ""))
             depths.append(volume.cloneDepth)
             notes.append(job.note)
@@ -38,7 +38,7 @@ import Testing
             let snap = try await h.engine.createSnapshot(volumeID: volumeID, name: nil, idempotencyKey: nil)
             try await h.finish(snap)
             let child = try await h.engine.createVolume(sizeGB: 1, name: nil, source: .snapshot(snap.snapshot?.id ?? ""), idempotencyKey: nil)
-            #expect(try await h.finish(child).state == "succeeded")
+            #expect(try await h.finish(child).state == .succeeded)
             volumeID = try #require(child.volume?.id)
             depths.append(try #require(try await h.volume(volumeID)).cloneDepth)
         }
@@ -58,7 +58,7 @@ import Testing
         try await h.cluster.fill(pool: h.pool, image: "volume-\(sourceID)", megabytes: 8, seed: 42)
         let copy = try await h.engine.createVolume(sizeGB: 2, name: nil, source: .volume(sourceID), idempotencyKey: nil)
         let job = try await h.finish(copy)
-        #expect(job.state == "succeeded")
+        #expect(job.state == .succeeded)
         #expect(job.note?.contains("full copy") == true)
         let copyID = try #require(copy.volume?.id)
         #expect(try await h.volume(copyID)?.parentVolumeID == nil)

@@ -43,7 +43,7 @@ import Testing
         for item in order {
             let id = try #require(ids[item])
             let accepted = item == .snapshot ? try await h.engine.deleteSnapshot(id: id) : try await h.engine.deleteVolume(id: id)
-            #expect(try await h.finish(accepted).state == "succeeded", "delete \(item)")
+            #expect(try await h.finish(accepted).state == .succeeded, "delete \(item)")
             try await h.settle()
             // At every point the pool holds exactly what the database says is still needed,
             // and every clone still reads its data.

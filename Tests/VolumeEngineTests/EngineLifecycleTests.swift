@@ -1,6 +1,7 @@
 import Foundation
 import TestSupport
 import Testing
+import Lifecycle
 import VolumeStore
 @testable import VolumeEngine
 
@@ -10,12 +11,12 @@ import VolumeStore
         let h = try await EngineHarness()
         defer { Task { await h.shutdown() } }
         let accepted = try await h.engine.createVolume(sizeGB: 2, name: "db", source: nil, idempotencyKey: nil)
-        #expect(accepted.volume?.status == "creating")
+        #expect(accepted.volume?.status == .creating)
         let job = try await h.finish(accepted)
-        #expect(job.state == "succeeded")
+        #expect(job.state == .succeeded)
         #expect(job.progress == 1)
         let volume = try #require(try await h.volume(accepted.job.volumeID ?? ""))
-        #expect(volume.status == "available")
+        #expect(volume.status == .available)
         #expect(volume.rbdImage == "volume-\(volume.id)")
         #expect(try await h.contents().images == [volume.rbdImage])
         let tag = try await h.engine.cluster.run { [pool = h.pool] session in
@@ -35,15 +36,15 @@ import VolumeStore
         let rootID = try #require(root.volume?.id)
 
         let snap = try await h.engine.createSnapshot(volumeID: rootID, name: "s1", idempotencyKey: nil)
-        #expect(try await h.finish(snap).state == "succeeded")
+        #expect(try await h.finish(snap).state == .succeeded)
         let snapshot = try #require(try await h.store.read { try $0.snapshot(snap.snapshot?.id ?? "") })
-        #expect(snapshot.status == "available")
+        #expect(snapshot.status == .available)
         #expect(try await h.cluster.snapshots(pool: h.pool, image: "volume-\(rootID)") == ["snapshot-\(snapshot.id)"])
 
         let fromSnap = try await h.engine.createVolume(sizeGB: 3, name: nil, source: .snapshot(snapshot.id), idempotencyKey: nil)
         try await h.finish(fromSnap)
         let child = try #require(try await h.volume(fromSnap.volume?.id ?? ""))
-        #expect(child.status == "available")
+        #expect(child.status == .available)
         #expect(child.parentVolumeID == rootID)
         #expect(child.parentSnapshot == "snapshot-\(snapshot.id)")
         #expect(child.cloneDepth == 1)
@@ -55,20 +56,20 @@ import VolumeStore
         #expect(grandchild.parentSnapshot == "volume-\(grandchild.id).clone_snap")
         #expect(try await h.cluster.snapshots(pool: h.pool, image: child.rbdImage) == ["volume-\(grandchild.id).clone_snap"])
 
-        #expect(try await h.finish(try await h.engine.extendVolume(id: grandchild.id, sizeGB: 5)).state == "succeeded")
+        #expect(try await h.finish(try await h.engine.extendVolume(id: grandchild.id, sizeGB: 5)).state == .succeeded)
         #expect(try await h.volume(grandchild.id)?.sizeGB == 5)
 
         // Flattening the middle volume makes its clone shallower and frees nothing else.
         let flatten = try await h.engine.flattenVolume(id: child.id)
         let flattened = try await h.finish(flatten)
-        #expect(flattened.state == "succeeded")
+        #expect(flattened.state == .succeeded)
         #expect(flattened.progress == 1)
         #expect(try await h.volume(child.id)?.parentVolumeID == nil)
         #expect(try await h.volume(child.id)?.cloneDepth == 0)
         #expect(try await h.volume(grandchild.id)?.cloneDepth == 1)
 
         for id in [rootID, child.id, grandchild.id] {
-            #expect(try await h.finish(try await h.engine.deleteVolume(id: id)).state == "succeeded")
+            #expect(try await h.finish(try await h.engine.deleteVolume(id: id)).state == .succeeded)
         }
         try await h.finish(try await h.engine.deleteSnapshot(id: snapshot.id))
         try await h.settle()
@@ -104,7 +105,7 @@ import VolumeStore
             try await h.engine.createVolume(sizeGB: 1, name: nil, source: .volume(id), idempotencyKey: nil)
         }
         #expect(try await h.volume(id)?.sizeGB == 4)
-        #expect(try await h.volume(id)?.status == "available")
+        #expect(try await h.volume(id)?.status == .available)
 
         let extend = try await h.engine.extendVolume(id: id, sizeGB: 8)
         await #expect(throws: EngineError.conflict("volume \(id) is extending, not available")) {
@@ -145,9 +146,9 @@ import VolumeStore
         let flatten = try await h.engine.flattenVolume(id: child.volume?.id ?? "")
         let queued = try await h.engine.createVolume(sizeGB: 1, name: nil, source: nil, idempotencyKey: nil)
         let cancelled = try await h.engine.cancel(jobID: queued.job.id)
-        #expect(cancelled.state == "cancelled")
-        #expect(cancelled.errorKind == "cancelled")
-        #expect(try await h.volume(queued.volume?.id ?? "")?.status == "deleted")
+        #expect(cancelled.state == .cancelled)
+        #expect(cancelled.errorKind == .cancelled)
+        #expect(try await h.volume(queued.volume?.id ?? "")?.status == .deleted)
         try await h.finish(flatten)
         try await h.settle()
         #expect(try await h.contents().images == (try await h.expectedImages()))
@@ -174,12 +175,12 @@ import VolumeStore
             // A cancel that comes after the end is refused (the job is final): that is the race.
             _ = try? await h.engine.cancel(jobID: flatten.job.id)
             let job = try await h.finish(flatten)
-            if job.state == "succeeded" && attempt < 3 { continue }
-            #expect(job.state == "cancelled")
+            if job.state == .succeeded && attempt < 3 { continue }
+            #expect(job.state == .cancelled)
             #expect(job.progress < 1)
             let volume = try #require(try await h.volume(childID))
             #expect(volume.parentVolumeID == parentID, "a cancelled flatten leaves a working clone")
-            #expect(volume.status == "available")
+            #expect(volume.status == .available)
             return
         }
     }
@@ -200,7 +201,7 @@ import VolumeStore
         var intervals: [(Date, Date)] = []
         for flatten in flattens {
             let job = try await h.finish(flatten)
-            #expect(job.state == "succeeded")
+            #expect(job.state == .succeeded)
             intervals.append((try #require(job.startedAt), try #require(job.finishedAt)))
         }
         intervals.sort { $0.0 < $1.0 }
@@ -230,9 +231,9 @@ import VolumeStore
         let runner = Task { try await engine.run() }
         let accepted = try await engine.createVolume(sizeGB: 1, name: nil, source: nil, idempotencyKey: nil)
         let job = try await engine.wait(jobID: accepted.job.id)
-        #expect(job.state == "failed")
-        #expect(job.errorKind == "cluster_unavailable")
-        #expect(try await store.read { try $0.volume(accepted.volume?.id ?? "") }?.status == "error")
+        #expect(job.state == .failed)
+        #expect(job.errorKind == .clusterUnavailable)
+        #expect(try await store.read { try $0.volume(accepted.volume?.id ?? "") }?.status == .error)
         await engine.stop()
         _ = await runner.result
         await rbd.blockingPool.shutdown()

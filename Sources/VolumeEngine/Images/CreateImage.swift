@@ -1,4 +1,5 @@
 import Foundation
+import Lifecycle
 import RBD
 import VolumeStore
 
@@ -57,7 +58,7 @@ struct CreateImage: Operation {
         let fsid = context.cluster.fsid ?? "unknown"
         return { tx in
             var image = try tx.requireImage(imageID)
-            image.status = "active"
+            image.status = ImageLifecycle.ended(.createImage, succeeded: true, from: image.status)
             image.location = RBDNames.location(fsid: fsid, pool: pool, image: name)
             try tx.update(image)
             return []
@@ -69,7 +70,7 @@ struct CreateImage: Operation {
         let removed = await ImageRemoval.remove(context, imageID: imageID, refuseClones: false) == nil
         return { tx in
             var image = try tx.requireImage(imageID)
-            image.status = "error"
+            image.status = ImageLifecycle.ended(.createImage, succeeded: false, from: image.status)
             image.purged = removed
             try tx.update(image)
             return []

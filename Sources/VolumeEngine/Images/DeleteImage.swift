@@ -1,10 +1,11 @@
+import Lifecycle
 import VolumeStore
 
 /// Deletes an image-store image. Admission already refused it when the database knows of
 /// clones; librbd's refusal to unprotect covers clones made behind volumed's back.
 struct DeleteImage: Operation {
     let imageID: String
-    let priorStatus: String
+    let priorStatus: ImageStatus
 
     func run(_ context: JobContext) async throws -> Completion {
         let imageID = self.imageID
@@ -13,7 +14,7 @@ struct DeleteImage: Operation {
         }
         return { tx in
             var image = try tx.requireImage(imageID)
-            image.status = "deleted"
+            image.status = ImageLifecycle.ended(.deleteImage, succeeded: true, from: image.status)
             image.purged = true
             try tx.update(image)
             return []
@@ -24,7 +25,7 @@ struct DeleteImage: Operation {
         let (imageID, priorStatus) = (self.imageID, self.priorStatus)
         return { tx in
             var image = try tx.requireImage(imageID)
-            image.status = priorStatus
+            image.status = ImageLifecycle.ended(.deleteImage, succeeded: false, from: image.status, prior: priorStatus)
             try tx.update(image)
             return []
         }

@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import Glibc
+import Lifecycle
 import RBD
 import VolumeStore
 

@@ -1,4 +1,5 @@
 import Foundation
+import Lifecycle
 import RBD
 import VolumeStore
 
@@ -44,26 +45,25 @@ extension Engine {
         }
         var report = DriftReport()
         let present = Dictionary(inventory.images.map { ("\($0.pool)/\($0.name)", $0) }, uniquingKeysWith: { first, _ in first })
-        let busy: Set<String> = ["creating", "managing"]
         var known = Set<String>()
         var missingVolumes: [String] = [], missingImageIDs: [String] = [], missingSnapshotIDs: [String] = [], stale: Set<String> = []
         for volume in volumes {
             let location = "\(volume.pool)/\(volume.rbdImage)"
             known.insert(location)
             guard let entry = present[location] else {
-                if !busy.contains(volume.status) {
-                    report.missingImages.append(.init(location: location, id: volume.id, detail: "volume \(volume.status), image missing"))
+                if !VolumeLifecycle.mayLackImage(volume.status) {
+                    report.missingImages.append(.init(location: location, id: volume.id, detail: "volume \(volume.status.rawValue), image missing"))
                     missingVolumes.append(volume.id)
                 }
                 continue
             }
             let rows = snapshots.filter { $0.volumeID == volume.id }
             let onImage = Set(entry.snapshots.map(\.name))
-            for row in rows where !onImage.contains(row.rbdSnapshot) && row.status != "creating" {
+            for row in rows where !onImage.contains(row.rbdSnapshot) && row.status != .creating {
                 report.missingSnapshots.append(.init(location: "\(location)@\(row.rbdSnapshot)", id: row.id, detail: "snapshot \(row.status), missing"))
                 missingSnapshotIDs.append(row.id)
             }
-            let wanted = Set(rows.filter { $0.status != "deleted" }.map(\.rbdSnapshot)).union(children[volume.id] ?? [])
+            let wanted = Set(rows.filter { $0.status != .deleted }.map(\.rbdSnapshot)).union(children[volume.id] ?? [])
             let adopted = RBDNames.adoptedSnapshots(entry.tags[RBDNames.adoptedSnapshotsKey])
             for snap in entry.snapshots where RBDNames.isManagedSnapshot(snap.name) && !wanted.contains(snap.name) && !adopted.contains(snap.name) {
                 report.staleSnapshots.append(.init(location: "\(location)@\(snap.name)", id: volume.id, detail: "nothing depends on it"))
@@ -73,7 +73,7 @@ extension Engine {
         for image in images {
             let location = "\(image.pool)/\(image.rbdImage)"
             known.insert(location)
-            if present[location] == nil && image.status != "creating" {
+            if present[location] == nil && image.status != .creating {
                 report.missingImages.append(.init(location: location, id: image.id, detail: "image \(image.status), RBD image missing"))
                 missingImageIDs.append(image.id)
             }
@@ -93,21 +93,21 @@ extension Engine {
             for id in missingVolumes {
                 guard var volume = try tx.volume(id), !volume.purged else { continue }
                 volume.purged = true
-                if volume.status != "deleted" { volume.status = "error" }
+                if volume.status != .deleted { volume.status = .error }
                 try tx.update(volume)
                 fixed.append("volume \(id): image missing, marked \(volume.status)")
             }
             for id in missingImageIDs {
                 guard var image = try tx.image(id), !image.purged else { continue }
                 image.purged = true
-                if image.status != "deleted" { image.status = "error" }
+                if image.status != .deleted { image.status = .error }
                 try tx.update(image)
                 fixed.append("image \(id): RBD image missing, marked \(image.status)")
             }
             for id in missingSnapshotIDs {
                 guard var snapshot = try tx.snapshot(id), !snapshot.purged else { continue }
                 snapshot.purged = true
-                if snapshot.status != "deleted" { snapshot.status = "error" }
+                if snapshot.status != .deleted { snapshot.status = .error }
                 try tx.update(snapshot)
                 fixed.append("snapshot \(id): missing, marked \(snapshot.status)")
             }

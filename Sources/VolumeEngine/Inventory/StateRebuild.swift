@@ -1,4 +1,5 @@
 import Foundation
+import Lifecycle
 import RBD
 import VolumeStore
 
@@ -48,10 +49,10 @@ public enum StateRebuild {
         for entry in inventory.images {
             guard let id = entry.imageID else { continue }
             var image = ImageRecord(
-                id: id, name: entry.tags[RBDNames.nameKey] ?? "", status: "error", pool: entry.pool, rbdImage: entry.name,
+                id: id, name: entry.tags[RBDNames.nameKey] ?? "", status: .error, pool: entry.pool, rbdImage: entry.name,
                 sizeBytes: Int64(entry.size), now: entry.createdAt)
             if entry.snapshots.contains(where: { $0.name == RBDNames.imageSnapshot && $0.protected }) {
-                image.status = "active"
+                image.status = .active
                 image.location = RBDNames.location(fsid: fsid, pool: entry.pool, image: entry.name)
             }
             image.checksum = entry.tags[RBDNames.checksumKey]
@@ -64,7 +65,7 @@ public enum StateRebuild {
             guard let id = entry.volumeID else { continue }
             var volume = VolumeRecord(
                 id: id, name: entry.tags[RBDNames.nameKey] ?? "", sizeGB: gib(entry.size),
-                status: entry.tags[RBDNames.statusKey] == "deleted" ? "deleted" : "available", pool: entry.pool,
+                status: entry.tags[RBDNames.statusKey] == VolumeStatus.deleted.rawValue ? .deleted : .available, pool: entry.pool,
                 rbdImage: entry.name, cloneDepth: depth(entry),
                 multiattach: entry.features & IOContext.defaultFeatures != IOContext.defaultFeatures, now: entry.createdAt)
             if let parent = entry.parent, let owner = byLocation["\(parent.pool)/\(parent.image)"] {
@@ -72,13 +73,13 @@ public enum StateRebuild {
                 if let parentVolume = owner.volumeID {
                     volume.parentVolumeID = parentVolume
                     if let snapshotID = RBDNames.snapshotID(fromSnapshot: parent.snapshot) {
-                        (volume.sourceKind, volume.sourceID) = ("snapshot", snapshotID)
+                        (volume.sourceKind, volume.sourceID) = (.snapshot, snapshotID)
                     } else {
-                        (volume.sourceKind, volume.sourceID) = ("volume", parentVolume)
+                        (volume.sourceKind, volume.sourceID) = (.volume, parentVolume)
                     }
                 } else if let parentImage = owner.imageID {
                     volume.parentImageID = parentImage
-                    (volume.sourceKind, volume.sourceID) = ("image", parentImage)
+                    (volume.sourceKind, volume.sourceID) = (.image, parentImage)
                 }
             }
             volumes.append(volume)
@@ -87,7 +88,7 @@ public enum StateRebuild {
                 let deleted = entry.tags[RBDNames.snapshotDeletedKey(snapshotID)] != nil
                 snapshots.append(SnapshotRecord(
                     id: snapshotID, volumeID: id, name: entry.tags[RBDNames.snapshotNameKey(snapshotID)] ?? "",
-                    status: deleted ? "deleted" : "available", rbdSnapshot: snap.name, sizeGB: gib(snap.size), now: snap.createdAt))
+                    status: deleted ? .deleted : .available, rbdSnapshot: snap.name, sizeGB: gib(snap.size), now: snap.createdAt))
             }
         }
         // Parents before children, for the foreign keys.

@@ -1,3 +1,4 @@
+import Lifecycle
 import RBD
 import VolumeStore
 
@@ -22,9 +23,7 @@ struct CreateSnapshot: Operation {
             }
         }
         return { tx in
-            var snapshot = try tx.requireSnapshot(snapshotID)
-            if snapshot.status == "creating" { snapshot.status = "available" }
-            try tx.update(snapshot)
+            try tx.endSnapshotJob(.createSnapshot, .succeeded(), snapshotID: snapshotID)
             return []
         }
     }
@@ -52,10 +51,7 @@ struct CreateSnapshot: Operation {
         }
         let cancelled = if case .cancelled = error { true } else { false }
         return { [removed] tx in
-            var snapshot = try tx.requireSnapshot(snapshotID)
-            snapshot.status = cancelled && removed ? "deleted" : "error"
-            snapshot.purged = removed
-            try tx.update(snapshot)
+            try tx.endSnapshotJob(.createSnapshot, .undone(cancelled: cancelled, started: true, imageRemoved: removed), snapshotID: snapshotID)
             return []
         }
     }
@@ -65,24 +61,19 @@ struct CreateSnapshot: Operation {
 struct DeleteSnapshot: Operation {
     let snapshotID: String
     let volumeID: String
-    let priorStatus: String
+    let priorStatus: SnapshotStatus
 
     func run(_ context: JobContext) async throws -> Completion {
         try await Purge.afterTombstone(context, volumeID: volumeID) { [snapshotID] tx in
-            var snapshot = try tx.requireSnapshot(snapshotID)
-            snapshot.status = "deleted"
-            try tx.update(snapshot)
+            try tx.endSnapshotJob(.deleteSnapshot, .succeeded(), snapshotID: snapshotID)
         }
     }
 
     func rollback(_ context: JobContext, error: EngineError) async -> Completion {
         let (snapshotID, priorStatus) = (self.snapshotID, self.priorStatus)
+        let cancelled = error.kind == .cancelled
         return { tx in
-            var snapshot = try tx.requireSnapshot(snapshotID)
-            if snapshot.status == "deleting" {
-                snapshot.status = priorStatus
-                try tx.update(snapshot)
-            }
+            try tx.endSnapshotJob(.deleteSnapshot, .undone(cancelled: cancelled, started: false, imageRemoved: false), snapshotID: snapshotID, prior: priorStatus)
             return []
         }
     }

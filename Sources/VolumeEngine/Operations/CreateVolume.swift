@@ -1,4 +1,5 @@
 import Foundation
+import Lifecycle
 import RBD
 import VolumeStore
 
@@ -46,7 +47,7 @@ struct CreateVolume: Operation {
               let parent = try await context.store.read({ tx in try Self.parentImage(tx, volume) }) else {
             throw EngineError.internalError("volume \(volumeID) has no clone source recorded")
         }
-        let fromVolume = volume.sourceKind == "volume"
+        let fromVolume = volume.sourceKind == .volume
         var mode = self.mode
         if volume.parentImageID != nil, mode == .clone || mode == .cloneAndFlatten, context.job.step <= 1 {
             // Glance's rule: only a protected snapshot of a raw image in this cluster is cloneable.
@@ -59,9 +60,9 @@ struct CreateVolume: Operation {
                 let jobID = context.jobID
                 try await context.store.write { tx in
                     guard var row = try tx.job(jobID) else { return }
-                    var params = try JobParams.decode(row.params)
+                    var params = try row.parameters(CreateVolumeParameters.self)
                     params.mode = .copy
-                    row.params = params.encoded()
+                    row.params = try params.encoded()
                     try tx.update(row)
                 }
                 context.note("full copy: \(parent.pool)/\(parent.rbdImage)@\(parentSnapshot) cannot be cloned (missing or not protected)")
@@ -105,7 +106,7 @@ struct CreateVolume: Operation {
                     }
                 }
             }
-            return Self.detachAndMarkAvailable(volumeID, parentID: volume.parentVolumeID)
+            return Self.detachAndMarkAvailable(volumeID)
         }
 
         try await context.step(1, "clone \(parent.rbdImage)@\(parentSnapshot) to \(image)", checkpoint: mode == .cloneAndFlatten) {
@@ -141,7 +142,7 @@ struct CreateVolume: Operation {
                 }
             }
         }
-        return Self.detachAndMarkAvailable(volumeID, parentID: volume.parentVolumeID)
+        return Self.detachAndMarkAvailable(volumeID)
     }
 
     /// Where the clone source lives: a volume's image or an image-store image.
@@ -173,43 +174,17 @@ struct CreateVolume: Operation {
         }
         let cancelled = if case .cancelled = error { true } else { false }
         return { [removed] tx in
-            var volume = try tx.requireVolume(volumeID)
-            volume.status = cancelled && removed ? "deleted" : "error"
-            guard removed else {
-                try tx.update(volume)
-                return []
-            }
-            volume.purged = true
-            let parent = volume.parentVolumeID
-            volume.parentVolumeID = nil
-            volume.parentImageID = nil
-            volume.parentSnapshot = nil
-            try tx.update(volume)
-            return try parent.flatMap { try JobQueue.queuePurge(tx, volumeID: $0) }.map { [$0] } ?? []
+            try tx.endVolumeJob(.createVolume, .undone(cancelled: cancelled, started: true, imageRemoved: removed), volumeID: volumeID)
         }
     }
 
     static func markAvailable(_ volumeID: String) -> Completion {
-        { tx in
-            var volume = try tx.requireVolume(volumeID)
-            if volume.status == "creating" { volume.status = "available" }
-            try tx.update(volume)
-            return []
-        }
+        { tx in try tx.endVolumeJob(.createVolume, .succeeded(detached: false), volumeID: volumeID) }
     }
 
     /// The new image no longer depends on its source: forget the link and let the source's
     /// clone snapshot go.
-    static func detachAndMarkAvailable(_ volumeID: String, parentID: String?) -> Completion {
-        { tx in
-            var volume = try tx.requireVolume(volumeID)
-            if volume.status == "creating" { volume.status = "available" }
-            volume.parentVolumeID = nil
-            volume.parentImageID = nil
-            volume.parentSnapshot = nil
-            volume.cloneDepth = 0
-            try tx.update(volume)
-            return try parentID.flatMap { try JobQueue.queuePurge(tx, volumeID: $0) }.map { [$0] } ?? []
-        }
+    static func detachAndMarkAvailable(_ volumeID: String) -> Completion {
+        { tx in try tx.endVolumeJob(.createVolume, .succeeded(detached: true), volumeID: volumeID) }
     }
 }

@@ -1,3 +1,4 @@
+import Lifecycle
 import VolumeStore
 
 /// Deletes a volume for its user at once (a tombstone), then purges what nothing depends on:
@@ -5,27 +6,21 @@ import VolumeStore
 struct DeleteVolume: Operation {
     let volumeID: String
     /// The status to return to if the job fails before the tombstone is written.
-    let priorStatus: String
+    let priorStatus: VolumeStatus
 
     func run(_ context: JobContext) async throws -> Completion {
         try await Purge.afterTombstone(context, volumeID: volumeID) { [volumeID] tx in
-            var volume = try tx.requireVolume(volumeID)
-            volume.status = "deleted"
-            try tx.update(volume)
+            _ = try tx.endVolumeJob(.deleteVolume, .succeeded(), volumeID: volumeID)
         }
     }
 
     func rollback(_ context: JobContext, error: EngineError) async -> Completion {
         let volumeID = self.volumeID
         let priorStatus = self.priorStatus
+        let cancelled = error.kind == .cancelled
         return { tx in
             // Once deleted for the user it stays deleted; a later purge finishes the job.
-            var volume = try tx.requireVolume(volumeID)
-            if volume.status == "deleting" {
-                volume.status = priorStatus
-                try tx.update(volume)
-            }
-            return []
+            try tx.endVolumeJob(.deleteVolume, .undone(cancelled: cancelled, started: false, imageRemoved: false), volumeID: volumeID, prior: priorStatus)
         }
     }
 }

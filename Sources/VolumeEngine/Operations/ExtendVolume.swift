@@ -1,3 +1,4 @@
+import Lifecycle
 import RBD
 import VolumeStore
 
@@ -17,22 +18,12 @@ struct ExtendVolume: Operation {
                 }
             }
         }
-        return { tx in
-            var volume = try tx.requireVolume(volumeID)
-            volume.sizeGB = sizeGB
-            if volume.status == "extending" { volume.status = "available" }
-            try tx.update(volume)
-            return []
-        }
+        return { tx in try tx.endVolumeJob(.extendVolume, .succeeded(sizeGB: sizeGB), volumeID: volumeID) }
     }
 
     func rollback(_ context: JobContext, error: EngineError) async -> Completion {
         let volumeID = self.volumeID
-        return { tx in
-            var volume = try tx.requireVolume(volumeID)
-            if volume.status == "extending" { volume.status = "available" }
-            try tx.update(volume)
-            return []
-        }
+        let cancelled = error.kind == .cancelled
+        return { tx in try tx.endVolumeJob(.extendVolume, .undone(cancelled: cancelled, started: true, imageRemoved: false), volumeID: volumeID) }
     }
 }

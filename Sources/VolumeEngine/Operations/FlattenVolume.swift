@@ -1,3 +1,4 @@
+import Lifecycle
 import RBD
 import VolumeStore
 
@@ -21,7 +22,7 @@ struct FlattenVolume: Operation {
                 }
             }
         }
-        return Self.detach(volumeID, parentID: volume.parentVolumeID)
+        return Self.detach(volumeID)
     }
 
     func rollback(_ context: JobContext, error: EngineError) async -> Completion {
@@ -29,16 +30,7 @@ struct FlattenVolume: Operation {
     }
 
     /// Records that `volumeID` is flat: its clone descendants are now shallower by its old depth.
-    static func detach(_ volumeID: String, parentID: String?) -> Completion {
-        { tx in
-            var volume = try tx.requireVolume(volumeID)
-            try tx.shiftCloneDepth(ofDescendantsOf: volumeID, by: -volume.cloneDepth)
-            volume.parentVolumeID = nil
-            volume.parentImageID = nil
-            volume.parentSnapshot = nil
-            volume.cloneDepth = 0
-            try tx.update(volume)
-            return try parentID.flatMap { try JobQueue.queuePurge(tx, volumeID: $0) }.map { [$0] } ?? []
-        }
+    static func detach(_ volumeID: String) -> Completion {
+        { tx in try tx.endVolumeJob(.flattenVolume, .succeeded(detached: true), volumeID: volumeID) }
     }
 }

@@ -1,3 +1,4 @@
+import Lifecycle
 import RBD
 import VolumeStore
 
@@ -71,12 +72,7 @@ struct ManageVolume: Operation {
             }
             try tx.update(volume)
         })
-        return { tx in
-            var volume = try tx.requireVolume(volumeID)
-            if volume.status == "managing" { volume.status = "available" }
-            try tx.update(volume)
-            return []
-        }
+        return { tx in try tx.endVolumeJob(.manageVolume, .succeeded(), volumeID: volumeID) }
     }
 
     /// Clone hops from `parent` down to a flat image (bounded: librbd allows no deeper chains).
@@ -108,12 +104,9 @@ struct ManageVolume: Operation {
                 context.logger.error("could not give \(volume.pool)/\(volume.rbdImage) its name \(source) back: \(error)")
             }
         }
+        let cancelled = error.kind == .cancelled
         return { tx in
-            var volume = try tx.requireVolume(volumeID)
-            volume.status = "deleted"
-            volume.purged = true
-            try tx.update(volume)
-            return []
+            try tx.endVolumeJob(.manageVolume, .undone(cancelled: cancelled, started: true, imageRemoved: false), volumeID: volumeID)
         }
     }
 }

@@ -1,3 +1,4 @@
+import Lifecycle
 import VolumeStore
 
 /// The database changes that finish a job, run in the same transaction that writes the job's

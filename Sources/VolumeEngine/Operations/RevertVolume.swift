@@ -1,3 +1,4 @@
+import Lifecycle
 import RBD
 import VolumeStore
 
@@ -29,12 +30,7 @@ struct RevertVolume: Operation {
                 }
             }
         }
-        return { tx in
-            var volume = try tx.requireVolume(volumeID)
-            if volume.status == "reverting" { volume.status = "available" }
-            try tx.update(volume)
-            return []
-        }
+        return { tx in try tx.endVolumeJob(.revertVolume, .succeeded(), volumeID: volumeID) }
     }
 
     /// A rollback stopped half way leaves mixed data: the volume is `error` until reverted again
@@ -42,11 +38,9 @@ struct RevertVolume: Operation {
     func rollback(_ context: JobContext, error: EngineError) async -> Completion {
         let volumeID = self.volumeID
         let started = context.job.progress > 0 || context.job.step > 0
+        let cancelled = error.kind == .cancelled
         return { tx in
-            var volume = try tx.requireVolume(volumeID)
-            if volume.status == "reverting" { volume.status = started ? "error" : "available" }
-            try tx.update(volume)
-            return []
+            try tx.endVolumeJob(.revertVolume, .undone(cancelled: cancelled, started: started, imageRemoved: false), volumeID: volumeID)
         }
     }
 }

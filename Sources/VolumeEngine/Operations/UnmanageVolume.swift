@@ -1,3 +1,4 @@
+import Lifecycle
 import RBD
 import VolumeStore
 
@@ -17,23 +18,14 @@ struct UnmanageVolume: Operation {
             }
         }
         context.note("released \(volume.pool)/\(volume.rbdImage): it stays in the pool, no longer managed")
-        return { tx in
-            var volume = try tx.requireVolume(volumeID)
-            volume.status = "deleted"
-            // Purged: the image is no longer volumed's to remove.
-            volume.purged = true
-            try tx.update(volume)
-            return []
-        }
+        return { tx in try tx.endVolumeJob(.unmanageVolume, .succeeded(), volumeID: volumeID) }
     }
 
     func rollback(_ context: JobContext, error: EngineError) async -> Completion {
         let volumeID = self.volumeID
+        let cancelled = error.kind == .cancelled
         return { tx in
-            var volume = try tx.requireVolume(volumeID)
-            if volume.status == "unmanaging" { volume.status = "available" }
-            try tx.update(volume)
-            return []
+            try tx.endVolumeJob(.unmanageVolume, .undone(cancelled: cancelled, started: true, imageRemoved: false), volumeID: volumeID)
         }
     }
 }

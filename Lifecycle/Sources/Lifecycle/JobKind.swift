@@ -1,5 +1,5 @@
 /// Every kind of job. The raw values are stored in the database and shown to clients.
-public enum JobKind: String, Sendable, CaseIterable {
+public enum JobKind: String, Sendable, Codable, CaseIterable, CustomStringConvertible {
     case createVolume = "volume.create"
     case deleteVolume = "volume.delete"
     case extendVolume = "volume.extend"
@@ -14,4 +14,7 @@ public enum JobKind: String, Sendable, CaseIterable {
     case exportImage = "image.export"
     /// Housekeeping: removes a deleted volume's image and snapshots once nothing depends on them.
     case purgeVolume = "volume.purge"
+
+    /// The stored word, also in messages and logs.
+    public var description: String { rawValue }
 }

@@ -1,5 +1,5 @@
 import Testing
-@testable import VolumeEngine
+import Lifecycle
 
 @Suite struct ClonePolicyTests {
     @Test func plainCloneBelowTheLimit() {

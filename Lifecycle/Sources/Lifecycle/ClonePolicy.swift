@@ -1,24 +1,16 @@
-/// How a new volume is made from a source, decided once when the request is accepted.
-public enum CloneMode: String, Sendable, Codable, Equatable {
-    /// A plain, empty image.
-    case blank
-    /// A copy-on-write clone that stays a clone.
-    case clone
-    /// A clone flattened at once (depth limit reached, or flatten-from-snapshot).
-    case cloneAndFlatten = "clone_and_flatten"
-    /// A full copy, no clone at all (`rbd_max_clone_depth` ≤ 0).
-    case copy
-
-    /// Whether the job takes a flatten slot.
-    public var flattens: Bool { self == .cloneAndFlatten || self == .copy }
-}
-
+/// How a new volume will be made from its source, and how deep its clone chain will be.
 public struct ClonePlan: Sendable, Equatable {
     public var mode: CloneMode
     /// The clone depth of the new volume once its job is done.
     public var depth: Int
     /// Why the mode was chosen, for the job's note; nil for a plain clone.
     public var reason: String?
+
+    public init(mode: CloneMode, depth: Int, reason: String?) {
+        self.mode = mode
+        self.depth = depth
+        self.reason = reason
+    }
 }
 
 /// Cinder's depth rule applied to every clone source (volume, snapshot, image), where Cinder

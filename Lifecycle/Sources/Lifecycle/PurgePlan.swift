@@ -1,0 +1,58 @@
+/// What a purge of one volume's image may remove, and what it records afterwards, derived from
+/// the database alone (pure; the engine asks librbd, which refuses anything a clone still needs).
+///
+/// A snapshot is wanted while it is live or a clone hangs from it; the image goes once the volume
+/// is deleted and nothing is wanted. When an image goes, its parent is purged next: any order of
+/// deletes ends with an empty pool.
+public struct PurgePlan: Sendable, Equatable {
+    /// RBD snapshot names that must stay.
+    public var wanted: Set<String>
+    /// The image itself may go.
+    public var removeImage: Bool
+    /// Nothing hangs from the image as far as the database knows: it may be removed without
+    /// opening it (librbd still refuses if it has snapshots after all).
+    public var removeWithoutOpening: Bool
+    /// Deleted snapshots (ids) that stay because clones hang from them: tagged on the image so
+    /// a rebuilt database knows they are deleted.
+    public var deletedButKept: [String]
+
+    /// - Parameters:
+    ///   - snapshots: the volume's unpurged snapshots.
+    ///   - children: the volumes whose images are clones of this volume's image.
+    public init(volume: VolumeRecord, snapshots: [SnapshotRecord], children: [VolumeRecord]) {
+        let cloneSnapshots = Set(children.compactMap(\.parentSnapshot))
+        wanted = Set(snapshots.filter { $0.status != .deleted }.map(\.rbdSnapshot)).union(cloneSnapshots)
+        removeImage = volume.status == .deleted && wanted.isEmpty
+        removeWithoutOpening = removeImage && snapshots.isEmpty && children.isEmpty
+        deletedButKept = snapshots.filter { $0.status == .deleted && cloneSnapshots.contains($0.rbdSnapshot) }.map(\.id)
+    }
+
+    /// What the purge did, and the rows it writes for it.
+    public struct Recorded: Sendable, Equatable {
+        public var volume: VolumeRecord
+        public var snapshots: [SnapshotRecord]
+        /// The parent volume to purge next (its clone is gone).
+        public var purgeNext: String?
+    }
+
+    /// The rows once the purge removed `removedSnapshots` (RBD names), and the image when
+    /// `imageRemoved`. A live row whose RBD object vanished becomes `error`.
+    public static func recorded(
+        volume: VolumeRecord, snapshots: [SnapshotRecord], removedSnapshots: [String], imageRemoved: Bool
+    ) -> Recorded {
+        var changed: [SnapshotRecord] = []
+        for var snapshot in snapshots where imageRemoved || removedSnapshots.contains(snapshot.rbdSnapshot) {
+            snapshot.purged = true
+            if snapshot.status != .deleted { snapshot.status = .error }
+            changed.append(snapshot)
+        }
+        var volume = volume
+        var next: String?
+        if imageRemoved && !volume.purged {
+            volume.purged = true
+            if volume.status != .deleted { volume.status = .error }
+            next = volume.parentVolumeID
+        }
+        return Recorded(volume: volume, snapshots: changed, purgeNext: next)
+    }
+}

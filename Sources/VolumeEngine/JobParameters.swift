@@ -1,0 +1,76 @@
+import Foundation
+import Lifecycle
+
+/// The operation-specific part of a job row (`job.params`, JSON): one payload type per job
+/// kind. Encoding is part of admission: a payload that cannot be written fails the request,
+/// never turns into an empty object.
+protocol JobParameters: Codable, Sendable, Equatable {}
+
+extension JobParameters {
+    func encoded() throws -> String {
+        do {
+            return String(decoding: try JSONEncoder().encode(self), as: UTF8.self)
+        } catch {
+            throw EngineError.internalError("cannot record the job's parameters \(self): \(error)")
+        }
+    }
+}
+
+extension JobRecord {
+    /// The job's payload, as its kind's type.
+    func parameters<P: JobParameters>(_ type: P.Type) throws -> P {
+        do {
+            return try JSONDecoder().decode(type, from: Data(params.utf8))
+        } catch {
+            throw EngineError.internalError("job \(id) (\(kind.rawValue)) has unreadable parameters \(params): \(error)")
+        }
+    }
+}
+
+/// For the kinds that need nothing but the row's ids.
+struct NoParameters: JobParameters {}
+
+/// volume.create: how the image is made, and its size.
+struct CreateVolumeParameters: JobParameters {
+    var mode: CloneMode
+    var sizeGB: Int
+    enum CodingKeys: String, CodingKey { case mode, sizeGB = "size_gb" }
+}
+
+/// volume.extend: the new size.
+struct ExtendVolumeParameters: JobParameters {
+    var sizeGB: Int
+    enum CodingKeys: String, CodingKey { case sizeGB = "size_gb" }
+}
+
+/// volume.delete, snapshot.delete, image.delete: the status a delete that cannot start gives
+/// back (absent in rows written before it was recorded).
+struct PriorStatusParameters<Status: Codable & Sendable & Equatable>: JobParameters {
+    var priorStatus: Status?
+    enum CodingKeys: String, CodingKey { case priorStatus = "prior_status" }
+}
+
+/// volume.revert: whether an attached volume may be reverted.
+struct RevertVolumeParameters: JobParameters {
+    var force: Bool?
+}
+
+/// volume.manage: the user's image to adopt, by name.
+struct ManageVolumeParameters: JobParameters {
+    var sourceImage: String
+    enum CodingKeys: String, CodingKey { case sourceImage = "source_image" }
+}
+
+/// image.create: the file the daemon reads, and its size when known.
+struct CreateImageParameters: JobParameters {
+    var path: String
+    var sizeBytes: Int64?
+    enum CodingKeys: String, CodingKey { case path, sizeBytes = "size_bytes" }
+}
+
+/// image.export: the file the daemon writes, and the range.
+struct ExportImageParameters: JobParameters {
+    var path: String
+    var offset: Int64?
+    var length: Int64?
+}
