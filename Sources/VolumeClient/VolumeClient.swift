@@ -3,16 +3,19 @@ import Foundation
 import Glibc
 import VolumeProtocol
 
-/// A connection to volumed's socket. Calls are made one at a time; notifications that arrive
-/// while waiting for a reply (e.g. `job.progress`) go to `onNotification`.
-public final class VolumeClient: @unchecked Sendable {
-    // Safety: `fd` is immutable after init and the buffer is only touched by `call`, which
-    // callers use one at a time (documented above); reads run on one dispatch queue.
+/// A connection to volumed's socket, safe to share between tasks: calls take turns on the
+/// connection (one request and its reply at a time, in the order they were made).
+/// Notifications that arrive while a call waits for its reply (`job.progress` after
+/// `job.watch`) go to that call's `notifications` handler.
+public actor VolumeClient {
     private let fd: Int32
     private var buffer = Data()
     private var nextID: Int64 = 1
+    /// Blocking socket reads and writes happen here, off Swift's cooperative threads.
     private let queue = DispatchQueue(label: "volumed.client")
-    public var onNotification: @Sendable (RPCNotification) -> Void = { _ in }
+    /// Whether a call has the connection, and the calls waiting for it, first come first served.
+    private var busy = false
+    private var waiting: [CheckedContinuation<Void, Never>] = []
 
     public enum ClientError: Error, CustomStringConvertible {
         case cannotConnect(String, Int32)
@@ -57,18 +60,22 @@ public final class VolumeClient: @unchecked Sendable {
     deinit { close(fd) }
 
     /// Sends one request and returns its reply (result or error).
-    public func call(_ method: String, _ params: JSONValue = .object([:])) async throws -> RPCResponse {
+    public func call(
+        _ method: String, _ params: JSONValue = .object([:]), notifications: (@Sendable (RPCNotification) -> Void)? = nil
+    ) async throws -> RPCResponse {
+        await takeTurn()
+        defer { endTurn() }
         let id = nextID
         nextID += 1
         let request = RPCRequest(id: .number(id), method: method, params: params)
         var line = try JSONEncoder.volumed().encode(request)
         line.append(UInt8(ascii: "\n"))
-        try await sendRaw(line)
+        try await send(line)
         while true {
-            let reply = try await readLine()
+            let reply = try await nextLine()
             if let notification = try? JSONDecoder.volumed().decode(RPCNotification.self, from: reply),
                (try? JSONDecoder().decode(IDProbe.self, from: reply))?.id == nil {
-                onNotification(notification)
+                notifications?(notification)
                 continue
             }
             guard let response = try? JSONDecoder.volumed().decode(RPCResponse.self, from: reply) else {
@@ -79,15 +86,31 @@ public final class VolumeClient: @unchecked Sendable {
     }
 
     /// Calls and decodes the result as `T`, throwing the reply's `RPCError` if it is one.
-    public func call<T: Decodable>(_ method: String, _ params: JSONValue = .object([:]), as type: T.Type) async throws -> T {
-        let response = try await call(method, params)
+    public func call<T: Decodable>(
+        _ method: String, _ params: JSONValue = .object([:]), as type: T.Type,
+        notifications: (@Sendable (RPCNotification) -> Void)? = nil
+    ) async throws -> T {
+        let response = try await call(method, params, notifications: notifications)
         if let error = response.error { throw error }
         let data = try JSONEncoder.volumed().encode(response.result ?? .null)
         return try JSONDecoder.volumed().decode(T.self, from: data)
     }
 
-    /// Writes raw bytes (tests use this to send broken frames).
+    /// Writes raw bytes (tests use this to send broken frames), in its turn.
     public func sendRaw(_ data: Data) async throws {
+        await takeTurn()
+        defer { endTurn() }
+        try await send(data)
+    }
+
+    /// Reads the next line the daemon sends, in its turn.
+    public func readLine() async throws -> Data {
+        await takeTurn()
+        defer { endTurn() }
+        return try await nextLine()
+    }
+
+    private func send(_ data: Data) async throws {
         let fd = self.fd
         try await onQueue {
             try data.withUnsafeBytes { raw in
@@ -95,7 +118,7 @@ public final class VolumeClient: @unchecked Sendable {
                 var offset = 0
                 while offset < raw.count {
                     // MSG_NOSIGNAL: a daemon gone away is an error here, not a SIGPIPE that kills the client.
-                    let written = send(fd, base + offset, raw.count - offset, Int32(MSG_NOSIGNAL))
+                    let written = Glibc.send(fd, base + offset, raw.count - offset, Int32(MSG_NOSIGNAL))
                     if written < 0 {
                         if errno == EINTR { continue }
                         throw ClientError.connectionClosed
@@ -106,9 +129,9 @@ public final class VolumeClient: @unchecked Sendable {
         }
     }
 
-    /// Reads the next line the daemon sends. Each byte is searched for the newline once, so a
-    /// reply of tens of megabytes (a list of 100k volumes) reads in linear time.
-    public func readLine() async throws -> Data {
+    /// The next line from the daemon. Each byte is searched for the newline once, so a reply of
+    /// tens of megabytes (a list of 100k volumes) reads in linear time.
+    private func nextLine() async throws -> Data {
         var searched = 0
         while true {
             if let newline = buffer.withUnsafeBytes({ raw -> Int? in
@@ -134,7 +157,25 @@ public final class VolumeClient: @unchecked Sendable {
     }
 
     /// Closes the writing half: the daemon still answers what it has received.
-    public func shutdownWrite() { shutdown(fd, Int32(SHUT_WR)) }
+    public nonisolated func shutdownWrite() { shutdown(fd, Int32(SHUT_WR)) }
+
+    /// Waits until no other call has the connection.
+    private func takeTurn() async {
+        guard busy else {
+            busy = true
+            return
+        }
+        await withCheckedContinuation { waiting.append($0) }
+    }
+
+    /// Hands the connection to the next waiting call (it stays busy), or frees it.
+    private func endTurn() {
+        if waiting.isEmpty {
+            busy = false
+        } else {
+            waiting.removeFirst().resume()
+        }
+    }
 
     private func onQueue<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in

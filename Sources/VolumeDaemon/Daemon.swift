@@ -40,7 +40,7 @@ public struct Daemon: Sendable {
         let takeover = Takeover(lease: lease, store: store, cluster: cluster, settings: config.engine, logger: logger)
         let reloader = Reloader(
             path: configurationPath, configuration: config, engine: engine,
-            access: AccessPolicy(adminGIDs: Self.groupIDs(config.adminGroups, logger: logger)), logLevel: logLevel, logger: logger)
+            access: await AccessPolicy(adminGroups: config.adminGroups, logger: logger), logLevel: logLevel, logger: logger)
         let systemd = SystemdService(notifier: notifier, engine: engine, lease: lease, reloader: reloader, logger: logger)
         let dispatcher = Dispatcher(
             engine: engine, access: { reloader.accessPolicy }, configuration: { reloader.current },
@@ -59,7 +59,7 @@ public struct Daemon: Sendable {
         let notifier = self.notifier
         let server = SocketServer(listener: listener, dispatcher: dispatcher, logger: logger) {
             // Database open, cluster tried, socket listening: ready.
-            Task { notifier.ready(status: await systemd.statusLine()) }
+            notifier.ready(status: await systemd.statusLine())
         }
         // Shutdown runs in reverse: systemd hears STOPPING first, then the socket closes, then jobs checkpoint.
         let group = ServiceGroup(
@@ -68,10 +68,11 @@ public struct Daemon: Sendable {
                     .init(service: EngineService(engine: engine, lease: lease, takeover: takeover, logger: logger)),
                     .init(service: server),
                     .init(service: systemd),
+                    // Returns once connected (at once when already): that ends nothing else.
+                    .init(service: ClusterReconnector(cluster: cluster, engine: engine, logger: logger), successTerminationBehavior: .ignore),
                 ],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))
-        if !cluster.isConnected { Task { await reconnect(cluster, engine: engine) } }
         try await group.run()
         await cluster.blockingPool.shutdown()
         logger.info("stopped")
@@ -141,32 +142,5 @@ public struct Daemon: Sendable {
         } catch {
             logger.error("cannot reach the ceph cluster after \(settings.connectionRetries) attempt(s): \(error); serving reads, jobs wait for it")
         }
-    }
-
-    /// Keeps trying to reach the cluster in the background after a failed start.
-    private func reconnect(_ cluster: Cluster, engine: Engine) async {
-        var wait = Duration.seconds(max(1, cluster.settings.connectionInterval))
-        while !cluster.isConnected && !engine.isStopping {
-            try? await Task.sleep(for: wait)
-            if (try? await cluster.connect()) != nil {
-                logger.notice("connected to the ceph cluster")
-                return
-            }
-            wait = min(wait * 2, .seconds(60))
-        }
-    }
-
-    static func groupIDs(_ names: [String], logger: Logger) -> Set<UInt32> {
-        var ids: Set<UInt32> = []
-        for name in names {
-            if let group = getgrnam(name) {
-                ids.insert(group.pointee.gr_gid)
-            } else if let id = UInt32(name) {
-                ids.insert(id)
-            } else {
-                logger.warning("admin group '\(name)' does not exist")
-            }
-        }
-        return ids
     }
 }

@@ -31,11 +31,14 @@ public struct Dispatcher: Sendable {
 
     private static let encoder = JSONEncoder.volumed()
 
-    /// Pushes a notification to the caller's connection (for `job.watch`).
-    public typealias Notify = @Sendable (RPCNotification) async -> Void
+    /// The reply to `line` (no line for a notification), and what follows it on the connection.
+    func reply(to line: Data, peer: PeerCredentials) async -> Reply {
+        let slot = FollowUp.Slot()
+        let answer = await answer(to: line, peer: peer, followUp: slot)
+        return Reply(line: answer, followUp: slot.take())
+    }
 
-    /// The reply to `line`, or nil for a notification (a request without id).
-    public func reply(to line: Data, peer: PeerCredentials, notify: @escaping Notify) async -> Data? {
+    private func answer(to line: Data, peer: PeerCredentials, followUp: FollowUp.Slot) async -> Data? {
         guard !NestingLimit.exceeded(in: line) else {
             return encode(RPCResponse(id: nil, error: .invalidRequest("the request nests deeper than \(NestingLimit.maximumDepth) levels")))
         }
@@ -64,7 +67,7 @@ public struct Dispatcher: Sendable {
         }
         let result: Result<any Encodable & Sendable, RPCError>
         if let method = Method(rawValue: name) {
-            result = await call(method, params: object["params"], peer: peer, notify: notify)
+            result = await call(method, params: object["params"], peer: peer, followUp: followUp)
         } else {
             result = .failure(.methodNotFound(name))
         }
@@ -77,10 +80,10 @@ public struct Dispatcher: Sendable {
     }
 
     private func call(
-        _ method: Method, params: JSONValue?, peer: PeerCredentials, notify: @escaping Notify
+        _ method: Method, params: JSONValue?, peer: PeerCredentials, followUp: FollowUp.Slot
     ) async -> Result<any Encodable & Sendable, RPCError> {
         do {
-            if !method.isReadOnly, !access().mayChange(peer) {
+            if !method.isReadOnly, await !access().mayChange(peer) {
                 logger.warning("refused \(method.rawValue) to uid \(peer.uid) (pid \(peer.pid)): not root nor in an admin group")
                 throw RPCError.domain(
                     .permissionDenied, "\(method.rawValue) needs root or membership in one of admin_groups (uid \(peer.uid) is neither)")
@@ -93,7 +96,7 @@ public struct Dispatcher: Sendable {
                     .busy, "\(method.rawValue): this daemon does not hold the cluster lock yet (it is starting); retry in a moment")
             }
             let reader = try ParamReader(params, method: method.rawValue)
-            return .success(try await handle(method, reader, peer: peer, notify: notify))
+            return .success(try await handle(method, reader, peer: peer, followUp: followUp))
         } catch {
             let rpcError = RPCError.from(error)
             if rpcError.kind == .internalError { logger.error("\(method.rawValue) failed: \(error)") }
@@ -102,7 +105,7 @@ public struct Dispatcher: Sendable {
     }
 
     private func handle(
-        _ method: Method, _ p: ParamReader, peer: PeerCredentials, notify: @escaping Notify
+        _ method: Method, _ p: ParamReader, peer: PeerCredentials, followUp: FollowUp.Slot
     ) async throws -> any Encodable & Sendable {
         switch method {
         case .volumeCreate:
@@ -184,7 +187,7 @@ public struct Dispatcher: Sendable {
             try p.allowOnly(["fix"])
             let fix = try p.bool("fix") ?? false
             if fix {
-                guard access().mayChange(peer) else {
+                guard await access().mayChange(peer) else {
                     throw RPCError.domain(.permissionDenied, "service.reconcile with fix needs root or membership in one of admin_groups")
                 }
                 guard isActive() else { throw RPCError.domain(.busy, "service.reconcile with fix: this daemon is in standby") }
@@ -267,20 +270,21 @@ public struct Dispatcher: Sendable {
             let events = engine.watch(jobID: id)
             let current = try await job(id)
             if !current.isFinal {
-                Task {
+                // After the reply, until the job ends or the connection goes.
+                followUp.set(FollowUp { notify in
                     for await event in events {
                         switch event {
                         case .progress(let jobID, let progress):
-                            await notify(RPCNotification(method: "job.progress", params: .object([
+                            try await notify(RPCNotification(method: "job.progress", params: .object([
                                 "job_id": .string(jobID), "progress": .double(progress), "state": .string(JobState.running.rawValue),
                             ])))
                         case .finished(let job):
-                            await notify(RPCNotification(method: "job.progress", params: .object([
+                            try await notify(RPCNotification(method: "job.progress", params: .object([
                                 "job_id": .string(job.id), "progress": .double(job.progress), "state": .string(job.state.rawValue),
                             ])))
                         }
                     }
-                }
+                })
             }
             return Job(current)
         case .serviceStatus:
@@ -390,37 +394,5 @@ public struct Dispatcher: Sendable {
             try container.encode(id, forKey: .id)
             try container.encode(result, forKey: .result)
         }
-    }
-}
-
-/// Who may call mutating methods: root, and members (primary or supplementary) of the
-/// configured admin groups.
-public struct AccessPolicy: Sendable {
-    public var adminGIDs: Set<UInt32>
-
-    public init(adminGIDs: Set<UInt32>) {
-        self.adminGIDs = adminGIDs
-    }
-
-    func mayChange(_ peer: PeerCredentials) -> Bool {
-        if peer.uid == 0 { return true }
-        if adminGIDs.contains(peer.gid) { return true }
-        guard !adminGIDs.isEmpty else { return false }
-        return !adminGIDs.isDisjoint(with: Self.groups(ofUID: peer.uid, primary: peer.gid))
-    }
-
-    /// The groups a user belongs to, from the system's user and group databases.
-    static func groups(ofUID uid: UInt32, primary: UInt32) -> Set<UInt32> {
-        var entry = passwd()
-        var result: UnsafeMutablePointer<passwd>?
-        var buffer = [CChar](repeating: 0, count: 4096)
-        guard getpwuid_r(uid, &entry, &buffer, buffer.count, &result) == 0, result != nil, let name = entry.pw_name else { return [] }
-        var count: Int32 = 64
-        var groups = [gid_t](repeating: 0, count: Int(count))
-        if getgrouplist(name, primary, &groups, &count) < 0 {
-            groups = [gid_t](repeating: 0, count: Int(count))
-            guard getgrouplist(name, primary, &groups, &count) >= 0 else { return [] }
-        }
-        return Set(groups.prefix(Int(count)))
     }
 }

@@ -35,22 +35,28 @@ struct EngineService: Service {
             await selfFence(lost)
         }
         lease.activate()
-        try await withGracefulShutdownHandler {
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { try await engine.run() }
-                group.addTask {
-                    do {
-                        try await lease.keep()
-                    } catch let lost as ClusterLease.Lost {
-                        await selfFence(lost)
-                    }
-                }
-                defer { group.cancelAll() }
-                // The engine returns after a stop; the lease loop only ends by losing the lock.
-                try await group.next()
+        try await withThrowingTaskGroup(of: Part.self) { group in
+            group.addTask {
+                try await engine.run()
+                return .engine
             }
-        } onGracefulShutdown: {
-            Task { await engine.stop() }
+            group.addTask {
+                do {
+                    try await lease.keep()
+                } catch let lost as ClusterLease.Lost {
+                    await selfFence(lost)
+                }
+                return .lease
+            }
+            group.addTask {
+                // A stop lets running steps reach a checkpoint; the engine then returns.
+                try? await gracefulShutdown()
+                await engine.stop()
+                return .stopRequested
+            }
+            defer { group.cancelAll() }
+            // The engine returns after a stop; the lease loop only ends by losing the lock.
+            while let part = try await group.next(), part == .stopRequested {}
         }
         await lease.release()
     }
@@ -66,4 +72,9 @@ struct EngineService: Service {
         try? await Task.sleep(for: .milliseconds(400))
         _exit(Self.fencedExitStatus)
     }
+}
+
+extension EngineService {
+    /// The concurrent parts of an active daemon, by which one ended.
+    private enum Part: Sendable { case engine, lease, stopRequested }
 }

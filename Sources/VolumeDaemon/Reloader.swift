@@ -59,7 +59,8 @@ final class Reloader: Sendable {
         applied.clusterLockLease = previous.clusterLockLease
         await engine.apply(applied.engine)
         logLevel.value = applied.logLevel
-        access.withLock { $0 = AccessPolicy(adminGIDs: Daemon.groupIDs(applied.adminGroups, logger: logger)) }
+        let policy = await AccessPolicy(adminGroups: applied.adminGroups, logger: logger)
+        access.withLock { $0 = policy }
         state.withLock { $0 = (applied, nil) }
         logger.notice("configuration reloaded from \(path)", metadata: [
             "workers": "\(applied.workers)", "rbd_max_clone_depth": "\(applied.rbdMaxCloneDepth)",

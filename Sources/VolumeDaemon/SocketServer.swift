@@ -29,11 +29,11 @@ public final class SocketServer: Service, Sendable {
     let listener: Listener
     let dispatcher: Dispatcher
     let logger: Logger
-    let ready: @Sendable () -> Void
+    let ready: @Sendable () async -> Void
     /// Open connections, so that a shutdown can close them (an idle client must not keep the daemon up).
     private let connections = Mutex<[ObjectIdentifier: any Channel]>([:])
 
-    public init(listener: Listener, dispatcher: Dispatcher, logger: Logger, ready: @escaping @Sendable () -> Void = {}) {
+    public init(listener: Listener, dispatcher: Dispatcher, logger: Logger, ready: @escaping @Sendable () async -> Void = {}) {
         self.listener = listener
         self.dispatcher = dispatcher
         self.logger = logger
@@ -61,7 +61,7 @@ public final class SocketServer: Service, Sendable {
             server = try await bootstrap.bind(fd, childChannelInitializer: initializer)
             logger.info("listening on the socket passed by systemd (fd \(fd))")
         }
-        ready()
+        await ready()
         let serverChannel = server.channel
         try await withGracefulShutdownHandler {
             try await withThrowingDiscardingTaskGroup { group in
@@ -104,12 +104,11 @@ public final class SocketServer: Service, Sendable {
                             case .line(let buffer):
                                 guard buffer.readableBytes > 0 else { return }
                                 let data = Data(buffer: buffer)
-                                let reply = await self.dispatcher.reply(to: data, peer: peer) { notification in
-                                    if let encoded = try? JSONEncoder.volumed().encode(notification) {
-                                        try? await writer.write(encoded)
-                                    }
+                                let reply = await self.dispatcher.reply(to: data, peer: peer)
+                                if let line = reply.line { try await writer.write(line) }
+                                if let followUp = reply.followUp {
+                                    await Self.run(followUp, writer: writer, until: connection.channel.closeFuture)
                                 }
-                                if let reply { try await writer.write(reply) }
                             }
                         }
                     }
@@ -121,6 +120,22 @@ public final class SocketServer: Service, Sendable {
             }
         } catch {
             logger.debug("connection closed: \(error)")
+        }
+    }
+}
+
+extension SocketServer {
+    /// Runs a request's follow-up (its notifications) until it ends or the connection closes,
+    /// whichever comes first.
+    /// A failed write (the client went) ends it too.
+    static func run(_ followUp: FollowUp, writer: LineWriter, until closed: EventLoopFuture<Void>) async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                try? await followUp.run { notification in try await writer.write(JSONEncoder.volumed().encode(notification)) }
+            }
+            group.addTask { try? await closed.get() }
+            await group.next()
+            group.cancelAll()
         }
     }
 }

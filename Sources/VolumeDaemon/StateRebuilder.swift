@@ -11,8 +11,10 @@ public enum StateRebuilder {
     /// runs jobs on these pools from now on.
     public static func rebuild(_ config: Configuration) async throws -> StateRebuild.Summary {
         let logger = quietLogger("volumed.rebuild")
-        let cluster = try await connected(config, logger: logger)
-        defer { Task { await cluster.blockingPool.shutdown() } }
+        return try await withCluster(config, logger: logger) { cluster in try await rebuild(config, cluster: cluster, logger: logger) }
+    }
+
+    private static func rebuild(_ config: Configuration, cluster: Cluster, logger: Logger) async throws -> StateRebuild.Summary {
         try await requireStopped(config, cluster: cluster)
         let store = try await open(config.databaseLocation, config: config, cluster: cluster, logger: logger)
         let summary = try await StateRebuild.run(store: store, cluster: cluster, settings: config.engine)
@@ -40,8 +42,14 @@ public enum StateRebuilder {
             throw Takeover.Refused(message: "state_store is already \(target.rawValue): nothing to migrate")
         }
         let logger = quietLogger("volumed.migrate")
-        let cluster = try await connected(config, logger: logger)
-        defer { Task { await cluster.blockingPool.shutdown() } }
+        return try await withCluster(config, logger: logger) { cluster in
+            try await migrate(config, to: target, cluster: cluster, logger: logger)
+        }
+    }
+
+    private static func migrate(
+        _ config: Configuration, to target: Configuration.StateStore, cluster: Cluster, logger: Logger
+    ) async throws -> Migration {
         try await requireStopped(config, cluster: cluster)
         let source = try await open(config.databaseLocation(config.stateStore), config: config, cluster: cluster, logger: logger)
         let destinationLocation = config.databaseLocation(target)
@@ -73,10 +81,20 @@ public enum StateRebuilder {
         return logger
     }
 
-    private static func connected(_ config: Configuration, logger: Logger) async throws -> Cluster {
+    /// Runs `body` with a connection to the cluster, and closes its threads afterwards.
+    private static func withCluster<T: Sendable>(
+        _ config: Configuration, logger: Logger, _ body: (Cluster) async throws -> T
+    ) async throws -> T {
         let cluster = Cluster(settings: config.connection, blockingThreads: 2, logger: logger)
-        try await cluster.connect()
-        return cluster
+        do {
+            try await cluster.connect()
+            let result = try await body(cluster)
+            await cluster.blockingPool.shutdown()
+            return result
+        } catch {
+            await cluster.blockingPool.shutdown()
+            throw error
+        }
     }
 
     /// A running daemon holds the cluster lock: these tools work on a stopped one's database only.

@@ -190,10 +190,20 @@ public final class Engine: Sendable {
             await finish(context, .failed(failure.kind, failure.message), completion: { _ in [] })
             return
         }
+        // Progress rows are written beside the operation and end before its final row.
+        async let progressRecorded: Void = context.recordProgress()
+        let outcome: Result<Completion, any Error>
         do {
-            let completion = try await operation.run(context)
-            await finish(context, .succeeded, completion: completion)
+            outcome = .success(try await operation.run(context))
         } catch {
+            outcome = .failure(error)
+        }
+        context.endProgress()
+        await progressRecorded
+        switch outcome {
+        case .success(let completion):
+            await finish(context, .succeeded, completion: completion)
+        case .failure(let error):
             let failure = EngineError.from(error)
             if error is JobInterrupted || ((isStopping || !mayRunSteps()) && !context.isCancelled) {
                 context.logger.notice("job interrupted by shutdown at step \(context.job.step); it resumes at the next start")

@@ -24,6 +24,8 @@ final class JobContext: Sendable {
     /// True once the daemon may no longer change the cluster (its hold on the cluster lock lapsed).
     private let isFenced: @Sendable () -> Bool
     private let state: Mutex<State>
+    /// Progress to record in the job's row, newest only: written in order by `recordProgress()`.
+    private let progressRows: (stream: AsyncStream<Double>, continuation: AsyncStream<Double>.Continuation)
 
     private struct State {
         var job: JobRecord
@@ -55,6 +57,7 @@ final class JobContext: Sendable {
         if let imageID = job.imageID { logger[metadataKey: "image_id"] = "\(imageID)" }
         self.logger = logger
         self.state = Mutex(State(job: job, cancelRequested: job.cancelRequested))
+        self.progressRows = AsyncStream.makeStream(of: Double.self, bufferingPolicy: .bufferingNewest(1))
     }
 
     var job: JobRecord { state.withLock { $0.job } }
@@ -111,11 +114,8 @@ final class JobContext: Sendable {
     /// Records a finished step; the row also says `running` from now on (the job's start is not
     /// a commit of its own: until its first checkpoint the engine knows it is running).
     private static func advance(_ tx: StoreTransaction, _ jobID: String, to step: Int) throws {
-        guard var row = try tx.job(jobID) else { return }
-        row.step = step
-        row.state = .running
-        row.startedAt = row.startedAt ?? Date()
-        try tx.update(row)
+        guard let row = try tx.job(jobID) else { return }
+        try tx.update(JobLifecycle.advanced(row, to: step))
     }
 
     /// Throws when the job should stop between steps: the daemon is stopping, or a user cancelled it.
@@ -173,19 +173,27 @@ final class JobContext: Sendable {
             return (publish, persist)
         }
         if publish { events.publish(.progress(jobID: jobID, progress: progress)) }
-        if persist {
-            let jobID = self.jobID
-            let store = self.store
-            Task {
-                try? await store.write(.relaxed) { tx in
-                    guard var row = try tx.job(jobID), !row.isFinal else { return }
-                    row.state = .running
-                    row.startedAt = row.startedAt ?? Date()
-                    row.progress = max(row.progress, progress)
-                    try tx.update(row)
-                }
+        if persist { progressRows.continuation.yield(progress) }
+    }
+
+    /// Writes the progress librbd reports into the job's row, one write at a time and in order
+    /// (a newer figure replaces one not yet written), until `endProgress()`. The engine runs it
+    /// next to the job's operation and awaits it before the job's final row.
+    func recordProgress() async {
+        let jobID = self.jobID
+        for await progress in progressRows.stream {
+            try? await store.write(.relaxed) { tx in
+                guard let row = try tx.job(jobID), !row.isFinal else { return }
+                var running = JobLifecycle.started(row)
+                running.progress = max(row.progress, progress)
+                try tx.update(running)
             }
         }
+    }
+
+    /// No more progress writes: `recordProgress()` returns once the last one is written.
+    func endProgress() {
+        progressRows.continuation.finish()
     }
 
     func note(_ text: String) {

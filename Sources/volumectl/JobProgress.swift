@@ -11,7 +11,7 @@ enum JobProgress {
     static func follow(_ job: Job, client: VolumeClient, json: Bool) async throws -> Job {
         let terminal = isatty(STDERR_FILENO) == 1
         let last = Mutex(-1)
-        client.onNotification = { notification in
+        let show: @Sendable (RPCNotification) -> Void = { notification in
             guard notification.method == "job.progress", case .object(let params) = notification.params,
                   case .double(let progress)? = params["progress"] ?? .double(0) else { return }
             // A bar moves by 1 %; plain lines (logs, pipes) say every 10 %.
@@ -31,8 +31,8 @@ enum JobProgress {
                 FileHandle.standardError.write(Data("\(job.kind) \(job.id): \(percent)%\n".utf8))
             }
         }
-        _ = try await client.run("job.watch", ["job_id": .string(job.id)], as: Job.self)
-        let final = try await client.run("job.wait", ["job_id": .string(job.id)], as: Job.self)
+        _ = try await client.run("job.watch", ["job_id": .string(job.id)], as: Job.self, notifications: show)
+        let final = try await client.run("job.wait", ["job_id": .string(job.id)], as: Job.self, notifications: show)
         if terminal && last.withLock({ $0 }) >= 0 { FileHandle.standardError.write(Data("\n".utf8)) }
         return final
     }

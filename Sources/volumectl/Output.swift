@@ -94,9 +94,12 @@ enum Output {
 
 extension VolumeClient {
     /// Calls and exits with the error's code when the daemon refuses.
-    func run<T: Decodable>(_ method: String, _ params: [String: JSONValue] = [:], as type: T.Type) async throws -> T {
+    func run<T: Decodable>(
+        _ method: String, _ params: [String: JSONValue] = [:], as type: T.Type,
+        notifications: (@Sendable (RPCNotification) -> Void)? = nil
+    ) async throws -> T {
         do {
-            return try await call(method, .object(params), as: type)
+            return try await call(method, .object(params), as: type, notifications: notifications)
         } catch {
             throw Output.fail(error)
         }
