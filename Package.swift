@@ -110,6 +110,7 @@ let package = Package(
             path: "Tests/TestSupport",
             swiftSettings: strict
         ),
+        .testTarget(name: "VolumeClientTests", dependencies: ["VolumeClient"], swiftSettings: strict),
         .testTarget(name: "VolumeProtocolTests", dependencies: ["VolumeProtocol"], swiftSettings: strict),
         .testTarget(name: "VolumeDaemonTests", dependencies: ["VolumeDaemon", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "SystemdTests", dependencies: ["Systemd"], swiftSettings: strict),

@@ -33,13 +33,16 @@ public actor VolumeClient {
     }
 
     public init(socketPath: String) throws {
-        fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw ClientError.cannotConnect(socketPath, errno) }
+        // The descriptor is only stored once connected: a failed connect closes it here, and
+        // since the actor is not fully initialised then, `deinit` never closes it a second
+        // time (a second close would hit whatever file reused the number meanwhile).
+        let socketFD = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        guard socketFD >= 0 else { throw ClientError.cannotConnect(socketPath, errno) }
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
         let pathBytes = Array(socketPath.utf8)
         guard pathBytes.count < MemoryLayout.size(ofValue: address.sun_path) else {
-            close(fd)
+            close(socketFD)
             throw ClientError.cannotConnect(socketPath, ENAMETOOLONG)
         }
         withUnsafeMutableBytes(of: &address.sun_path) { raw in
@@ -47,14 +50,15 @@ public actor VolumeClient {
         }
         let rc = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+                connect(socketFD, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
             }
         }
         guard rc == 0 else {
             let error = errno
-            close(fd)
+            close(socketFD)
             throw ClientError.cannotConnect(socketPath, error)
         }
+        fd = socketFD
     }
 
     deinit { close(fd) }

@@ -38,4 +38,38 @@ public enum Method: String, Sendable, CaseIterable {
         default: false
         }
     }
+
+    /// The parameters the method takes: any other is refused (`invalid_params`, naming it).
+    public var parameters: [String] {
+        switch self {
+        case .volumeCreate: ["size_gb", "name", "source", "pool", "multiattach", "idempotency_key", "wait"]
+        case .volumeDelete: ["volume_id", "force", "wait"]
+        case .volumeExtend: ["volume_id", "size_gb", "wait"]
+        case .volumeFlatten: ["volume_id", "wait"]
+        case .volumeGet: ["volume_id"]
+        case .volumeList: ["limit", "marker"]
+        case .volumeRevert: ["volume_id", "snapshot_id", "force", "wait"]
+        case .volumeAttach: ["volume_id", "connector"]
+        case .volumeDetach: ["volume_id", "attachment_id"]
+        case .volumeManage: ["pool", "rbd_image", "name", "wait"]
+        case .volumeUnmanage: ["volume_id", "wait"]
+        case .imageCreate: ["name", "path", "size_bytes", "wait"]
+        case .imageGet: ["image_id"]
+        case .imageList: []
+        case .imageExport: ["image_id", "path", "offset", "length", "wait"]
+        case .imageDelete: ["image_id", "wait"]
+        case .snapshotCreate: ["volume_id", "name", "idempotency_key", "wait"]
+        case .snapshotDelete: ["snapshot_id", "wait"]
+        case .snapshotGet: ["snapshot_id"]
+        case .snapshotList: ["volume_id"]
+        case .jobGet: ["job_id"]
+        case .jobList: ["volume_id", "limit"]
+        case .jobCancel: ["job_id"]
+        case .jobWait: ["job_id"]
+        case .jobWatch: ["job_id"]
+        case .serviceStatus: []
+        case .serviceCapacity: []
+        case .serviceReconcile: ["fix"]
+        }
+    }
 }

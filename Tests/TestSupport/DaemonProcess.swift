@@ -220,8 +220,11 @@ public final class DaemonProcess: @unchecked Sendable {
     public var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
 
     /// Stops the daemon and removes its pool and files.
-    public func cleanUp(keepPool: Bool = false) {
+    /// - Parameter forgetDatabase: with `keepPool`, also remove the pool's record of which
+    ///   database ran it, so a later run's daemon (with a new database) may take the pool over.
+    public func cleanUp(keepPool: Bool = false, forgetDatabase: Bool = false) {
         terminate()
+        if keepPool && forgetDatabase { _ = try? cluster.rados(["-p", pool, "rm", "volumed.database"]) }
         // The daemon's log outlives the test (a failed run is read afterwards).
         let kept = "/tmp/volumed-test-logs"
         try? FileManager.default.createDirectory(atPath: kept, withIntermediateDirectories: true)

@@ -12,7 +12,7 @@ import VolumeProtocol
 
     @Test func lifecycleWithTheVolumedCephxUser() async throws {
         let daemon = try DaemonProcess(pool: Self.pool, user: "volumed")
-        defer { daemon.cleanUp(keepPool: true) }
+        defer { daemon.cleanUp(keepPool: true, forgetDatabase: true) }
         try await daemon.start()
         let client = try daemon.client()
         let volume = try await client.call("volume.create", .object(["size_gb": .int(1), "name": .string("db"), "wait": .bool(true)]), as: MutationResult.self)

@@ -1,0 +1,47 @@
+import VolumeProtocol
+
+/// The table from method to handler. Exhaustive: a method without a handler does not compile.
+extension Dispatcher {
+    /// What a handler gets: the request's parameters, who asked, and where to leave work that
+    /// follows the reply.
+    struct Request: Sendable {
+        let params: ParamReader
+        let peer: PeerCredentials
+        let followUp: FollowUp.Slot
+    }
+
+    typealias Handler = @Sendable (Dispatcher) -> @Sendable (Request) async throws -> any Encodable & Sendable
+
+    static func handler(for method: Method) -> Handler {
+        switch method {
+        case .volumeCreate: { $0.volumeCreate }
+        case .volumeDelete: { $0.volumeDelete }
+        case .volumeExtend: { $0.volumeExtend }
+        case .volumeFlatten: { $0.volumeFlatten }
+        case .volumeGet: { $0.volumeGet }
+        case .volumeList: { $0.volumeList }
+        case .volumeRevert: { $0.volumeRevert }
+        case .volumeAttach: { $0.volumeAttach }
+        case .volumeDetach: { $0.volumeDetach }
+        case .volumeManage: { $0.volumeManage }
+        case .volumeUnmanage: { $0.volumeUnmanage }
+        case .snapshotCreate: { $0.snapshotCreate }
+        case .snapshotDelete: { $0.snapshotDelete }
+        case .snapshotGet: { $0.snapshotGet }
+        case .snapshotList: { $0.snapshotList }
+        case .imageCreate: { $0.imageCreate }
+        case .imageGet: { $0.imageGet }
+        case .imageList: { $0.imageList }
+        case .imageExport: { $0.imageExport }
+        case .imageDelete: { $0.imageDelete }
+        case .jobGet: { $0.jobGet }
+        case .jobList: { $0.jobList }
+        case .jobCancel: { $0.jobCancel }
+        case .jobWait: { $0.jobWait }
+        case .jobWatch: { $0.jobWatch }
+        case .serviceStatus: { $0.serviceStatus }
+        case .serviceCapacity: { $0.serviceCapacity }
+        case .serviceReconcile: { $0.serviceReconcile }
+        }
+    }
+}

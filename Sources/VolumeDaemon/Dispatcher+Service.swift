@@ -1,0 +1,29 @@
+import Lifecycle
+import VolumeEngine
+import VolumeProtocol
+
+/// The `service.*` methods.
+extension Dispatcher {
+    /// `service.capacity`
+    func serviceCapacity(_ request: Request) async throws -> any Encodable & Sendable {
+        try await engine.capacity().map(VolumeProtocol.PoolCapacity.init)
+    }
+
+    /// `service.reconcile`
+    func serviceReconcile(_ request: Request) async throws -> any Encodable & Sendable {
+        let p = request.params
+        let fix = try p.bool("fix") ?? false
+        if fix {
+            guard await access().mayChange(request.peer) else {
+                throw RPCError.domain(.permissionDenied, "service.reconcile with fix needs root or membership in one of admin_groups")
+            }
+            guard isActive() else { throw RPCError.domain(.busy, "service.reconcile with fix: this daemon is in standby") }
+        }
+        return Drift(try await engine.reconcile(fix: fix))
+    }
+
+    /// `service.status`
+    func serviceStatus(_ request: Request) async throws -> any Encodable & Sendable {
+        try await status()
+    }
+}

@@ -1,0 +1,109 @@
+import Lifecycle
+import VolumeEngine
+import VolumeProtocol
+
+/// The `volume.*` methods.
+extension Dispatcher {
+    /// `volume.create`
+    func volumeCreate(_ request: Request) async throws -> any Encodable & Sendable {
+        let p = request.params
+        let source: VolumeSource?
+        if let object = try p.object("source") {
+            try object.allowOnly(["volume_id", "snapshot_id", "image_id"])
+            switch (try object.id("volume_id"), try object.id("snapshot_id"), try object.id("image_id")) {
+            case (let volume?, nil, nil): source = .volume(volume)
+            case (nil, let snapshot?, nil): source = .snapshot(snapshot)
+            case (nil, nil, let image?): source = .image(image)
+            default: throw RPCError.invalidParams("volume.create: source needs exactly one of volume_id, snapshot_id and image_id")
+            }
+        } else {
+            source = nil
+        }
+        let accepted = try await engine.createVolume(
+            sizeGB: try p.requiredInt("size_gb", in: 1...maximumSizeGB), name: try p.name("name"), source: source,
+            pool: try p.poolName("pool"), multiattach: try p.bool("multiattach") ?? false, idempotencyKey: try p.idempotencyKey())
+        return try await mutation(accepted, wait: try p.bool("wait") ?? false)
+    }
+
+    /// `volume.delete`
+    func volumeDelete(_ request: Request) async throws -> any Encodable & Sendable {
+        let p = request.params
+        let accepted = try await engine.deleteVolume(id: try p.requiredID("volume_id"), force: try p.bool("force") ?? false)
+        return try await mutation(accepted, wait: try p.bool("wait") ?? false)
+    }
+
+    /// `volume.revert`
+    func volumeRevert(_ request: Request) async throws -> any Encodable & Sendable {
+        let p = request.params
+        let accepted = try await engine.revertVolume(
+            id: try p.requiredID("volume_id"), snapshotID: try p.requiredID("snapshot_id"), force: try p.bool("force") ?? false)
+        return try await mutation(accepted, wait: try p.bool("wait") ?? false)
+    }
+
+    /// `volume.attach`
+    func volumeAttach(_ request: Request) async throws -> any Encodable & Sendable {
+        let p = request.params
+        let id = try p.requiredID("volume_id")
+        guard let connector = try p.object("connector") else { throw RPCError.invalidParams("volume.attach: connector is required") }
+        guard let host = try connector.name("host") else { throw RPCError.invalidParams("volume.attach: connector.host is required") }
+        let (attachment, details) = try await engine.attachVolume(id: id, host: host, connector: connector.json())
+        let volume = try await engine.volume(id: id)
+        return AttachResult(attachment: Attachment(attachment), connectionInfo: ConnectionInfo(details), volume: Volume(volume))
+    }
+
+    /// `volume.detach`
+    func volumeDetach(_ request: Request) async throws -> any Encodable & Sendable {
+        Volume(try await engine.detachVolume(id: try request.params.requiredID("volume_id"), attachmentID: try request.params.requiredID("attachment_id")))
+    }
+
+    /// `volume.manage`
+    func volumeManage(_ request: Request) async throws -> any Encodable & Sendable {
+        let p = request.params
+        let accepted = try await engine.manageVolume(
+            pool: try p.poolName("pool"), image: try p.rbdName("rbd_image"), name: try p.name("name"))
+        return try await mutation(accepted, wait: try p.bool("wait") ?? false)
+    }
+
+    /// `volume.unmanage`
+    func volumeUnmanage(_ request: Request) async throws -> any Encodable & Sendable {
+        try await mutation(try await engine.unmanageVolume(id: try request.params.requiredID("volume_id")), wait: try request.params.bool("wait") ?? false)
+    }
+
+    /// `volume.extend`
+    func volumeExtend(_ request: Request) async throws -> any Encodable & Sendable {
+        let p = request.params
+        let accepted = try await engine.extendVolume(
+            id: try p.requiredID("volume_id"), sizeGB: try p.requiredInt("size_gb", in: 1...maximumSizeGB))
+        return try await mutation(accepted, wait: try p.bool("wait") ?? false)
+    }
+
+    /// `volume.flatten`
+    func volumeFlatten(_ request: Request) async throws -> any Encodable & Sendable {
+        try await mutation(try await engine.flattenVolume(id: try request.params.requiredID("volume_id")), wait: try request.params.bool("wait") ?? false)
+    }
+
+    /// `volume.get`
+    func volumeGet(_ request: Request) async throws -> any Encodable & Sendable {
+        let p = request.params
+        let id = try p.requiredID("volume_id")
+        let (volume, attachments) = try await engine.volumeWithAttachments(id: id)
+        return Volume(volume, attachments: attachments)
+    }
+
+    /// `volume.list`
+    func volumeList(_ request: Request) async throws -> any Encodable & Sendable {
+        let p = request.params
+        // Everything by default; `limit` and `marker` (the last id of the previous page) page
+        // through it as Cinder's API does, in the same order.
+        let limit = try p.int("limit", in: 1...1_000_000)
+        let marker = try p.id("marker")
+        // Written row by row as the cursor goes: no array of records or of volumes.
+        var writer = try await engine.foldVolumes(after: marker, limit: limit, into: (JSONWriter(capacity: 1 << 16), first: true)) { list, record in
+            list.0.raw(list.first ? "[" : ",")
+            list.first = false
+            Volume(record).write(to: &list.0)
+        }
+        writer.0.raw(writer.first ? "[]" : "]")
+        return WrittenJSON(writer.0)
+    }
+}
