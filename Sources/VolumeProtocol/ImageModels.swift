@@ -10,9 +10,9 @@ public struct Image: Sendable, Codable, Equatable {
     public var rbdImage: String
     public var sizeBytes: Int64
     /// sha256 of the data (hex), once uploaded.
-    public var checksum: String?
+    @Nullable public var checksum: String?
     /// `rbd://<fsid>/<pool>/<image>/snap`, once active.
-    public var location: String?
+    @Nullable public var location: String?
     public var createdAt: Date
 
     public init(id: String, name: String, status: String, pool: String, rbdImage: String, sizeBytes: Int64,
@@ -31,19 +31,6 @@ public struct Image: Sendable, Codable, Equatable {
     enum CodingKeys: String, CodingKey {
         case id, name, status, pool, rbdImage = "rbd_image", sizeBytes = "size_bytes", checksum, location
         case createdAt = "created_at"
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(id, forKey: .id)
-        try c.encode(name, forKey: .name)
-        try c.encode(status, forKey: .status)
-        try c.encode(pool, forKey: .pool)
-        try c.encode(rbdImage, forKey: .rbdImage)
-        try c.encode(sizeBytes, forKey: .sizeBytes)
-        try c.encode(checksum, forKey: .checksum)
-        try c.encode(location, forKey: .location)
-        try c.encode(createdAt, forKey: .createdAt)
     }
 }
 
@@ -79,7 +66,7 @@ public struct ConnectionInfo: Sendable, Codable, Equatable {
         public var authEnabled: Bool
         public var authUsername: String
         public var secretType: String
-        public var secretUUID: String?
+        @Nullable public var secretUUID: String?
         public var volumeID: String
         public var discard: Bool
         public var accessMode: String
@@ -102,21 +89,6 @@ public struct ConnectionInfo: Sendable, Codable, Equatable {
         enum CodingKeys: String, CodingKey {
             case name, hosts, ports, clusterName = "cluster_name", authEnabled = "auth_enabled", authUsername = "auth_username"
             case secretType = "secret_type", secretUUID = "secret_uuid", volumeID = "volume_id", discard, accessMode = "access_mode"
-        }
-
-        public func encode(to encoder: any Encoder) throws {
-            var c = encoder.container(keyedBy: CodingKeys.self)
-            try c.encode(name, forKey: .name)
-            try c.encode(hosts, forKey: .hosts)
-            try c.encode(ports, forKey: .ports)
-            try c.encode(clusterName, forKey: .clusterName)
-            try c.encode(authEnabled, forKey: .authEnabled)
-            try c.encode(authUsername, forKey: .authUsername)
-            try c.encode(secretType, forKey: .secretType)
-            try c.encode(secretUUID, forKey: .secretUUID)
-            try c.encode(volumeID, forKey: .volumeID)
-            try c.encode(discard, forKey: .discard)
-            try c.encode(accessMode, forKey: .accessMode)
         }
     }
 
@@ -150,7 +122,7 @@ public struct PoolCapacity: Sendable, Codable, Equatable {
     public var freeBytes: Int64
     public var usedBytes: Int64
     public var provisionedBytes: Int64
-    public var quotaBytes: Int64?
+    @Nullable public var quotaBytes: Int64?
     public var overSubscriptionRatio: Double
 
     public init(pool: String, totalBytes: Int64, freeBytes: Int64, usedBytes: Int64, provisionedBytes: Int64,
@@ -167,17 +139,6 @@ public struct PoolCapacity: Sendable, Codable, Equatable {
     enum CodingKeys: String, CodingKey {
         case pool, totalBytes = "total_bytes", freeBytes = "free_bytes", usedBytes = "used_bytes"
         case provisionedBytes = "provisioned_bytes", quotaBytes = "quota_bytes", overSubscriptionRatio = "over_subscription_ratio"
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(pool, forKey: .pool)
-        try c.encode(totalBytes, forKey: .totalBytes)
-        try c.encode(freeBytes, forKey: .freeBytes)
-        try c.encode(usedBytes, forKey: .usedBytes)
-        try c.encode(provisionedBytes, forKey: .provisionedBytes)
-        try c.encode(quotaBytes, forKey: .quotaBytes)
-        try c.encode(overSubscriptionRatio, forKey: .overSubscriptionRatio)
     }
 }
 

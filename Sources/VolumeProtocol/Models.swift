@@ -11,23 +11,23 @@ public struct Volume: Sendable, Codable, Equatable {
     public var pool: String
     public var rbdImage: String
     /// The image this volume's image is still a clone of; null when flat.
-    public var parent: Parent?
+    @Nullable public var parent: Parent?
     /// What the volume was made from, kept after a flatten.
-    public var source: Source?
+    @Nullable public var source: Source?
     public var cloneDepth: Int
     /// Created without exclusive-lock, so several hosts may attach it.
     public var multiattach: Bool
     /// How many hosts have it attached (`status` is `in-use` while this is above 0).
     public var attachmentCount: Int
     /// The attachments themselves: filled by `volume.get`, null in lists.
-    public var attachments: [Attachment]?
+    @Nullable public var attachments: [Attachment]?
     public var createdAt: Date
     public var updatedAt: Date
 
     /// The parent image: a volume's (`volume_id`) or an image-store image (`image_id`).
     public struct Parent: Sendable, Codable, Equatable {
-        public var volumeID: String?
-        public var imageID: String?
+        @Nullable public var volumeID: String?
+        @Nullable public var imageID: String?
         public var rbdSnapshot: String
         public init(volumeID: String?, imageID: String? = nil, rbdSnapshot: String) {
             self.volumeID = volumeID
@@ -35,13 +35,6 @@ public struct Volume: Sendable, Codable, Equatable {
             self.rbdSnapshot = rbdSnapshot
         }
         enum CodingKeys: String, CodingKey { case volumeID = "volume_id", imageID = "image_id", rbdSnapshot = "rbd_snapshot" }
-
-        public func encode(to encoder: any Encoder) throws {
-            var c = encoder.container(keyedBy: CodingKeys.self)
-            try c.encode(volumeID, forKey: .volumeID)
-            try c.encode(imageID, forKey: .imageID)
-            try c.encode(rbdSnapshot, forKey: .rbdSnapshot)
-        }
     }
 
     public init(
@@ -69,43 +62,6 @@ public struct Volume: Sendable, Codable, Equatable {
         case id, name, sizeGB = "size_gb", status, pool, rbdImage = "rbd_image", parent, source
         case cloneDepth = "clone_depth", multiattach, attachmentCount = "attachment_count", attachments
         case createdAt = "created_at", updatedAt = "updated_at"
-    }
-
-    public init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        id = try c.decode(String.self, forKey: .id)
-        name = try c.decode(String.self, forKey: .name)
-        sizeGB = try c.decode(Int.self, forKey: .sizeGB)
-        status = try c.decode(String.self, forKey: .status)
-        pool = try c.decode(String.self, forKey: .pool)
-        rbdImage = try c.decode(String.self, forKey: .rbdImage)
-        parent = try c.decodeIfPresent(Parent.self, forKey: .parent)
-        source = try c.decodeIfPresent(Source.self, forKey: .source)
-        cloneDepth = try c.decode(Int.self, forKey: .cloneDepth)
-        multiattach = try c.decodeIfPresent(Bool.self, forKey: .multiattach) ?? false
-        attachmentCount = try c.decodeIfPresent(Int.self, forKey: .attachmentCount) ?? 0
-        attachments = try c.decodeIfPresent([Attachment].self, forKey: .attachments)
-        createdAt = try c.decode(Date.self, forKey: .createdAt)
-        updatedAt = try c.decode(Date.self, forKey: .updatedAt)
-    }
-
-    /// Optional fields are written as `null`, never left out: clients may rely on every key.
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(id, forKey: .id)
-        try c.encode(name, forKey: .name)
-        try c.encode(sizeGB, forKey: .sizeGB)
-        try c.encode(status, forKey: .status)
-        try c.encode(pool, forKey: .pool)
-        try c.encode(rbdImage, forKey: .rbdImage)
-        try c.encode(parent, forKey: .parent)
-        try c.encode(source, forKey: .source)
-        try c.encode(cloneDepth, forKey: .cloneDepth)
-        try c.encode(multiattach, forKey: .multiattach)
-        try c.encode(attachmentCount, forKey: .attachmentCount)
-        try c.encode(attachments, forKey: .attachments)
-        try c.encode(createdAt, forKey: .createdAt)
-        try c.encode(updatedAt, forKey: .updatedAt)
     }
 }
 
@@ -171,14 +127,14 @@ public struct Job: Sendable, Codable, Equatable {
     public var state: String
     /// 0…1.
     public var progress: Double
-    public var error: JobError?
-    public var volumeID: String?
-    public var snapshotID: String?
+    @Nullable public var error: JobError?
+    @Nullable public var volumeID: String?
+    @Nullable public var snapshotID: String?
     /// How the job went, in words (e.g. why a clone was flattened).
-    public var note: String?
+    @Nullable public var note: String?
     public var createdAt: Date
-    public var startedAt: Date?
-    public var finishedAt: Date?
+    @Nullable public var startedAt: Date?
+    @Nullable public var finishedAt: Date?
 
     public struct JobError: Sendable, Codable, Equatable {
         public var kind: ErrorKind
@@ -216,21 +172,6 @@ public struct Job: Sendable, Codable, Equatable {
         case id, kind, state, progress, error, volumeID = "volume_id", snapshotID = "snapshot_id", note
         case createdAt = "created_at", startedAt = "started_at", finishedAt = "finished_at"
     }
-
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(id, forKey: .id)
-        try c.encode(kind, forKey: .kind)
-        try c.encode(state, forKey: .state)
-        try c.encode(progress, forKey: .progress)
-        try c.encode(error, forKey: .error)
-        try c.encode(volumeID, forKey: .volumeID)
-        try c.encode(snapshotID, forKey: .snapshotID)
-        try c.encode(note, forKey: .note)
-        try c.encode(createdAt, forKey: .createdAt)
-        try c.encode(startedAt, forKey: .startedAt)
-        try c.encode(finishedAt, forKey: .finishedAt)
-    }
 }
 
 /// The answer to a mutating call: the job and what it changes.
@@ -248,22 +189,13 @@ public struct MutationResult: Sendable, Codable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey { case job, volume, snapshot, image }
-
-    /// Writes `job` and whichever of `volume`/`snapshot` the call is about.
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(job, forKey: .job)
-        try c.encodeIfPresent(volume, forKey: .volume)
-        try c.encodeIfPresent(snapshot, forKey: .snapshot)
-        try c.encodeIfPresent(image, forKey: .image)
-    }
 }
 
 public struct ServiceStatus: Sendable, Codable, Equatable {
     public var version: String
     /// `ok`, `degraded` (cluster unreachable), `starting` (taking the cluster lock) or `standby`.
     public var state: String
-    public var clusterFSID: String?
+    @Nullable public var clusterFSID: String?
     public var clusterConnected: Bool
     public var pool: String
     public var workers: Int
@@ -276,12 +208,12 @@ public struct ServiceStatus: Sendable, Codable, Equatable {
     /// The options in force (they may change on reload).
     public var settings: Settings
     /// Per-pool capacity, as last measured (refreshed every 30 s); null until first measured.
-    public var capacity: [PoolCapacity]?
+    @Nullable public var capacity: [PoolCapacity]?
     /// Where the database is: `local` (a file on this host) or `rados` (shared by every host).
-    public var stateStore: String?
+    @Nullable public var stateStore: String?
     /// The daemon holding the database and the cluster lock: this one when active, the active
     /// one when this one is standby; null while unknown.
-    public var holder: Holder?
+    @Nullable public var holder: Holder?
 
     /// A daemon holding the cluster lock, as its holder record names it.
     public struct Holder: Sendable, Codable, Equatable {
@@ -341,25 +273,6 @@ public struct ServiceStatus: Sendable, Codable, Equatable {
         case version, state, clusterFSID = "cluster_fsid", clusterConnected = "cluster_connected", pool, workers
         case jobsRunning = "jobs_running", jobsQueued = "jobs_queued", volumes, uptimeSeconds = "uptime_seconds"
         case statusLine = "status_line", settings, capacity, stateStore = "state_store", holder
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(version, forKey: .version)
-        try c.encode(state, forKey: .state)
-        try c.encode(clusterFSID, forKey: .clusterFSID)
-        try c.encode(clusterConnected, forKey: .clusterConnected)
-        try c.encode(pool, forKey: .pool)
-        try c.encode(workers, forKey: .workers)
-        try c.encode(jobsRunning, forKey: .jobsRunning)
-        try c.encode(jobsQueued, forKey: .jobsQueued)
-        try c.encode(volumes, forKey: .volumes)
-        try c.encode(uptimeSeconds, forKey: .uptimeSeconds)
-        try c.encode(statusLine, forKey: .statusLine)
-        try c.encode(settings, forKey: .settings)
-        try c.encode(capacity, forKey: .capacity)
-        try c.encode(stateStore, forKey: .stateStore)
-        try c.encode(holder, forKey: .holder)
     }
 }
 
