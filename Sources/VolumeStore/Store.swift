@@ -290,11 +290,11 @@ public struct StoreTransaction {
     /// at most `limit` of them. Returns false when `after` names no visible volume.
     @discardableResult
     public func forEachVisibleVolume(after: String? = nil, limit: Int? = nil, _ body: (VolumeRecord) throws -> Void) throws -> Bool {
-        var sql = "SELECT \(VolumeRecord.listedColumns) FROM volume INDEXED BY volume_list WHERE status != 'deleted'"
+        var sql = "SELECT \(VolumeRecord.listedColumns) FROM volume INDEXED BY volume_list WHERE status != '\(VolumeStatus.deleted)'"
         var arguments: StatementArguments = []
         if let after {
             guard let (createdAt, id) = try Row.fetchOne(
-                db, sql: "SELECT created_at, id FROM volume WHERE id = ? AND status != 'deleted'", arguments: [after]
+                db, sql: "SELECT created_at, id FROM volume WHERE id = ? AND status != '\(VolumeStatus.deleted)'", arguments: [after]
             ).map({ (try $0.decode(DatabaseValue.self, atIndex: 0), try $0.decode(String.self, atIndex: 1)) }) else { return false }
             sql += " AND (created_at, id) > (?, ?)"
             arguments += [createdAt, id]
@@ -334,10 +334,10 @@ public struct StoreTransaction {
     public func visibleSnapshots(volumeID: String?) throws -> [SnapshotRecord] {
         if let volumeID {
             return try SnapshotRecord.fetchAll(
-                db, sql: "SELECT * FROM snapshot WHERE status != 'deleted' AND volume_id = ? ORDER BY created_at, id",
+                db, sql: "SELECT * FROM snapshot WHERE status != '\(SnapshotStatus.deleted)' AND volume_id = ? ORDER BY created_at, id",
                 arguments: [volumeID])
         }
-        return try SnapshotRecord.fetchAll(db, sql: "SELECT * FROM snapshot WHERE status != 'deleted' ORDER BY created_at, id")
+        return try SnapshotRecord.fetchAll(db, sql: "SELECT * FROM snapshot WHERE status != '\(SnapshotStatus.deleted)' ORDER BY created_at, id")
     }
 
     /// Snapshots of `volumeID` whose RBD snapshot should still exist.
@@ -368,7 +368,7 @@ public struct StoreTransaction {
     /// Queued and running jobs, in the order they were accepted.
     public func unfinishedJobs() throws -> [JobRecord] {
         try JobRecord.fetchAll(
-            db, sql: "SELECT * FROM job WHERE state IN ('queued', 'running') ORDER BY created_at, rowid")
+            db, sql: "SELECT * FROM job WHERE state IN ('\(JobState.queued)', '\(JobState.running)') ORDER BY created_at, rowid")
     }
 
     /// The most recent jobs first, optionally only those about one volume.
@@ -384,13 +384,13 @@ public struct StoreTransaction {
     /// A queued job of `kind` on `lockKey`, to avoid queueing the same housekeeping twice.
     public func queuedJob(kind: JobKind, lockKey: String) throws -> JobRecord? {
         try JobRecord.fetchOne(
-            db, sql: "SELECT * FROM job WHERE kind = ? AND lock_key = ? AND state = 'queued' LIMIT 1",
+            db, sql: "SELECT * FROM job WHERE kind = ? AND lock_key = ? AND state = '\(JobState.queued)' LIMIT 1",
             arguments: [kind, lockKey])
     }
 
     /// How many volumes a user sees, without loading them.
     public func countVisibleVolumes() throws -> Int {
-        try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM volume WHERE status != 'deleted'") ?? 0
+        try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM volume WHERE status != '\(VolumeStatus.deleted)'") ?? 0
     }
 
     public func insert(_ job: JobRecord) throws { try job.insert(db) }
@@ -479,7 +479,7 @@ extension StoreTransaction {
     public func image(_ id: String) throws -> ImageRecord? { try ImageRecord.fetchOne(db, key: id) }
 
     public func visibleImages() throws -> [ImageRecord] {
-        try ImageRecord.fetchAll(db, sql: "SELECT * FROM image WHERE status != 'deleted' ORDER BY created_at, id")
+        try ImageRecord.fetchAll(db, sql: "SELECT * FROM image WHERE status != '\(ImageStatus.deleted)' ORDER BY created_at, id")
     }
 
     public func unpurgedImages() throws -> [ImageRecord] {
