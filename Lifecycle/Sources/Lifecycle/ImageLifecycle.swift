@@ -50,6 +50,14 @@ public enum ImageLifecycle {
         }
     }
 
+    /// The row once its RBD image is gone (found missing): `error` unless deleted.
+    public static func imageGone(_ image: ImageRecord) -> ImageRecord {
+        var image = image
+        image.purged = true
+        if image.status != .deleted { image.status = .error }
+        return image
+    }
+
     /// After a restart, an image left in a transitional status with no job: what it becomes.
     public static func recovered(_ status: ImageStatus) -> ImageStatus? {
         switch status {

@@ -40,19 +40,8 @@ public struct PurgePlan: Sendable, Equatable {
     public static func recorded(
         volume: VolumeRecord, snapshots: [SnapshotRecord], removedSnapshots: [String], imageRemoved: Bool
     ) -> Recorded {
-        var changed: [SnapshotRecord] = []
-        for var snapshot in snapshots where imageRemoved || removedSnapshots.contains(snapshot.rbdSnapshot) {
-            snapshot.purged = true
-            if snapshot.status != .deleted { snapshot.status = .error }
-            changed.append(snapshot)
-        }
-        var volume = volume
-        var next: String?
-        if imageRemoved && !volume.purged {
-            volume.purged = true
-            if volume.status != .deleted { volume.status = .error }
-            next = volume.parentVolumeID
-        }
-        return Recorded(volume: volume, snapshots: changed, purgeNext: next)
+        let changed = snapshots.filter { imageRemoved || removedSnapshots.contains($0.rbdSnapshot) }.map(SnapshotLifecycle.snapshotGone)
+        guard imageRemoved && !volume.purged else { return Recorded(volume: volume, snapshots: changed, purgeNext: nil) }
+        return Recorded(volume: VolumeLifecycle.imageGone(volume), snapshots: changed, purgeNext: volume.parentVolumeID)
     }
 }

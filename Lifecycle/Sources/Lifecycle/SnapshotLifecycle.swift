@@ -32,6 +32,14 @@ public enum SnapshotLifecycle {
         return (snapshot, prior)
     }
 
+    /// The row once its RBD snapshot is gone (purged, or found missing): `error` unless deleted.
+    public static func snapshotGone(_ snapshot: SnapshotRecord) -> SnapshotRecord {
+        var snapshot = snapshot
+        snapshot.purged = true
+        if snapshot.status != .deleted { snapshot.status = .error }
+        return snapshot
+    }
+
     /// The snapshot's row once a job of `kind` has ended.
     public static func ended(_ kind: JobKind, _ outcome: VolumeLifecycle.Outcome, snapshot: SnapshotRecord, prior: SnapshotStatus = .available) -> SnapshotRecord {
         var snapshot = snapshot

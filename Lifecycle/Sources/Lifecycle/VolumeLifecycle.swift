@@ -191,6 +191,15 @@ public enum VolumeLifecycle {
         }
     }
 
+    /// The row once its RBD image is gone from the cluster (purged, or found missing): a
+    /// deleted volume stays deleted, a live one becomes `error` (its data is gone).
+    public static func imageGone(_ volume: VolumeRecord) -> VolumeRecord {
+        var volume = volume
+        volume.purged = true
+        if volume.status != .deleted { volume.status = .error }
+        return volume
+    }
+
     /// A volume whose image may rightly be missing from the cluster (it is still being made).
     public static func mayLackImage(_ status: VolumeStatus) -> Bool {
         status == .creating || status == .managing

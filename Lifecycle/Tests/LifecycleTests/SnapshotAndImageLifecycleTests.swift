@@ -84,3 +84,25 @@ import Testing
         for status in [ImageStatus.active, .error, .deleted] { #expect(ImageLifecycle.recovered(status) == nil) }
     }
 }
+
+/// Reconcile's and the purge's repair: a row whose RBD object is gone.
+@Suite struct ObjectGoneTests {
+    @Test(arguments: Rows.storedVolumeStatuses)
+    func aVolumeWhoseImageIsGone(status: VolumeStatus) {
+        let gone = VolumeLifecycle.imageGone(Rows.volume(status: status))
+        #expect(gone.purged)
+        #expect(gone.status == (status == .deleted ? .deleted : .error), "its data is gone: error, unless deleted anyway")
+    }
+
+    @Test(arguments: SnapshotStatus.allCases)
+    func aSnapshotThatIsGone(status: SnapshotStatus) {
+        let gone = SnapshotLifecycle.snapshotGone(Rows.snapshot(status))
+        #expect(gone.purged && gone.status == (status == .deleted ? .deleted : .error))
+    }
+
+    @Test(arguments: ImageStatus.allCases)
+    func anImageThatIsGone(status: ImageStatus) {
+        let gone = ImageLifecycle.imageGone(Rows.image(status))
+        #expect(gone.purged && gone.status == (status == .deleted ? .deleted : .error))
+    }
+}

@@ -91,23 +91,20 @@ extension Engine {
             var fixed: [String] = []
             var purges: [JobRecord] = []
             for id in missingVolumes {
-                guard var volume = try tx.volume(id), !volume.purged else { continue }
-                volume.purged = true
-                if volume.status != .deleted { volume.status = .error }
+                guard let row = try tx.volume(id), !row.purged else { continue }
+                let volume = VolumeLifecycle.imageGone(row)
                 try tx.update(volume)
                 fixed.append("volume \(id): image missing, marked \(volume.status)")
             }
             for id in missingImageIDs {
-                guard var image = try tx.image(id), !image.purged else { continue }
-                image.purged = true
-                if image.status != .deleted { image.status = .error }
+                guard let row = try tx.image(id), !row.purged else { continue }
+                let image = ImageLifecycle.imageGone(row)
                 try tx.update(image)
                 fixed.append("image \(id): RBD image missing, marked \(image.status)")
             }
             for id in missingSnapshotIDs {
-                guard var snapshot = try tx.snapshot(id), !snapshot.purged else { continue }
-                snapshot.purged = true
-                if snapshot.status != .deleted { snapshot.status = .error }
+                guard let row = try tx.snapshot(id), !row.purged else { continue }
+                let snapshot = SnapshotLifecycle.snapshotGone(row)
                 try tx.update(snapshot)
                 fixed.append("snapshot \(id): missing, marked \(snapshot.status)")
             }
