@@ -112,7 +112,10 @@ let package = Package(
         ),
         .testTarget(name: "VolumeClientTests", dependencies: ["VolumeClient"], swiftSettings: strict),
         .testTarget(name: "VolumeProtocolTests", dependencies: ["VolumeProtocol"], swiftSettings: strict),
-        .testTarget(name: "VolumeDaemonTests", dependencies: ["VolumeDaemon", "TestSupport"], swiftSettings: strict),
+        .testTarget(
+            name: "VolumeDaemonTests",
+            dependencies: ["VolumeDaemon", "TestSupport", .product(name: "NIOEmbedded", package: "swift-nio")],
+            swiftSettings: strict),
         .testTarget(name: "SystemdTests", dependencies: ["Systemd"], swiftSettings: strict),
         .testTarget(name: "RBDTests", dependencies: ["RBD", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "VolumeEngineTests", dependencies: ["VolumeEngine", "TestSupport"], swiftSettings: strict),

@@ -40,6 +40,10 @@ public struct Configuration: Sendable, Equatable {
     public var rbdClusterName = "ceph"
     /// Seconds the cluster lock (one active daemon per pool set) lasts without renewal.
     public var clusterLockLease = 30
+    /// Socket connections open at once; one more gets an error line and is closed.
+    public var maxConnections = 256
+    /// Seconds a connection may sit with no request in flight before it is closed; 0: never.
+    public var connectionIdleTimeout = 300
     // [images]
     public var imagesPool = "images"
     public var imagesChunkSize = 8
@@ -118,6 +122,8 @@ public struct Configuration: Sendable, Equatable {
             case ("DEFAULT", "log_level"): config.logLevel = try reader.logLevel()
             case ("DEFAULT", "admin_groups"): config.adminGroups = reader.list()
             case ("DEFAULT", "cluster_lock_lease"): config.clusterLockLease = try reader.int(in: 3...3_600)
+            case ("DEFAULT", "max_connections"): config.maxConnections = try reader.int(in: 1...65_536)
+            case ("DEFAULT", "connection_idle_timeout"): config.connectionIdleTimeout = try reader.int(in: 0...86_400)
             case ("DEFAULT", "state_store"): config.stateStore = try reader.choice(of: StateStore.self)
             case ("DEFAULT", "state_rados_pool"): config.stateRadosPool = try reader.name()
             case ("DEFAULT", "state_rados_namespace"): config.stateRadosNamespace = try reader.name()

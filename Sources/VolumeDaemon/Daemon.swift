@@ -57,7 +57,10 @@ public struct Daemon: Sendable {
             listener = .path(config.socketPath, mode: 0o660)
         }
         let notifier = self.notifier
-        let server = SocketServer(listener: listener, dispatcher: dispatcher, logger: logger) {
+        let limits = SocketServer.Limits(
+            maxConnections: config.maxConnections,
+            idleTimeout: config.connectionIdleTimeout > 0 ? .seconds(Int64(config.connectionIdleTimeout)) : nil)
+        let server = SocketServer(listener: listener, limits: limits, dispatcher: dispatcher, logger: logger) {
             // Database open, cluster tried, socket listening: ready.
             notifier.ready(status: await systemd.statusLine())
         }

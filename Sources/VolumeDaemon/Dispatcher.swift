@@ -29,6 +29,8 @@ public struct Dispatcher: Sendable {
     let logger: Logger
 
     private static let encoder = JSONEncoder.volumed()
+    /// Refused requests are logged once a second per peer at most.
+    let refusals = LogThrottle()
 
     /// The reply to `line` (no line for a notification), and what follows it on the connection.
     func reply(to line: Data, peer: PeerCredentials) async -> Reply {
@@ -83,7 +85,7 @@ public struct Dispatcher: Sendable {
     ) async -> Result<any Encodable & Sendable, RPCError> {
         do {
             if !method.isReadOnly, await !access().mayChange(peer) {
-                logger.warning("refused \(method.rawValue) to uid \(peer.uid) (pid \(peer.pid)): not root nor in an admin group")
+                refusals.warning(logger, key: "uid \(peer.uid)", "refused \(method.rawValue) to uid \(peer.uid) (pid \(peer.pid)): not root nor in an admin group")
                 throw RPCError.domain(
                     .permissionDenied, "\(method.rawValue) needs root or membership in one of admin_groups (uid \(peer.uid) is neither)")
             }

@@ -26,15 +26,34 @@ public final class SocketServer: Service, Sendable {
     static let maximumInFlight = 64
     static let shutdownGrace = TimeAmount.seconds(5)
 
+    /// What no client may exceed, so that none can starve the others.
+    public struct Limits: Sendable {
+        public var maxConnections: Int
+        /// Nil: idle connections stay open.
+        public var idleTimeout: TimeAmount?
+
+        public init(maxConnections: Int = 256, idleTimeout: TimeAmount? = .seconds(300)) {
+            self.maxConnections = maxConnections
+            self.idleTimeout = idleTimeout
+        }
+    }
+
     let listener: Listener
+    let limits: Limits
     let dispatcher: Dispatcher
     let logger: Logger
     let ready: @Sendable () async -> Void
     /// Open connections, so that a shutdown can close them (an idle client must not keep the daemon up).
     private let connections = Mutex<[ObjectIdentifier: any Channel]>([:])
+    /// Refused connections are logged once a second at most.
+    let refusals = LogThrottle()
 
-    public init(listener: Listener, dispatcher: Dispatcher, logger: Logger, ready: @escaping @Sendable () async -> Void = {}) {
+    public init(
+        listener: Listener, limits: Limits = Limits(), dispatcher: Dispatcher, logger: Logger,
+        ready: @escaping @Sendable () async -> Void = {}
+    ) {
         self.listener = listener
+        self.limits = limits
         self.dispatcher = dispatcher
         self.logger = logger
         self.ready = ready
@@ -44,14 +63,20 @@ public final class SocketServer: Service, Sendable {
         let bootstrap = ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.backlog, value: 256)
             .childChannelOption(.allowRemoteHalfClosure, value: true)
-        let initializer: @Sendable (any Channel) -> EventLoopFuture<NIOAsyncChannel<Frame, ByteBuffer>> = { channel in
+        let idleTimeout = limits.idleTimeout
+        let initializer: @Sendable (any Channel) -> EventLoopFuture<Connection> = { channel in
             channel.eventLoop.makeCompletedFuture {
+                let requests = RequestsInFlight()
+                if let idleTimeout {
+                    try channel.pipeline.syncOperations.addHandler(IdleStateHandler(allTimeout: idleTimeout))
+                    try channel.pipeline.syncOperations.addHandler(IdleConnectionCloser(requests: requests))
+                }
                 try channel.pipeline.syncOperations.addHandler(
                     ByteToMessageHandler(LineFrameDecoder(maximumLength: Self.maximumLineLength)))
-                return try NIOAsyncChannel<Frame, ByteBuffer>(wrappingChannelSynchronously: channel)
+                return Connection(channel: try NIOAsyncChannel<Frame, ByteBuffer>(wrappingChannelSynchronously: channel), requests: requests)
             }
         }
-        let server: NIOAsyncChannel<NIOAsyncChannel<Frame, ByteBuffer>, Never>
+        let server: NIOAsyncChannel<Connection, Never>
         switch listener {
         case .path(let path, let mode):
             server = try await bootstrap.bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true, childChannelInitializer: initializer)
@@ -80,10 +105,19 @@ public final class SocketServer: Service, Sendable {
         }
     }
 
-    private func serve(_ connection: NIOAsyncChannel<Frame, ByteBuffer>) async {
+    private func serve(_ accepted: Connection) async {
+        let connection = accepted.channel
         let key = ObjectIdentifier(connection.channel)
-        connections.withLock { $0[key] = connection.channel }
+        let open = connections.withLock { connections -> Int in
+            connections[key] = connection.channel
+            return connections.count
+        }
         defer { _ = connections.withLock { $0.removeValue(forKey: key) } }
+        guard open <= limits.maxConnections else {
+            await refuse(connection, open: open - 1)
+            return
+        }
+        let requests = accepted.requests
         let peer = await PeerCredentials.of(connection.channel)
         do {
             try await connection.executeThenClose { inbound, outbound in
@@ -96,7 +130,9 @@ public final class SocketServer: Service, Sendable {
                             inFlight -= 1
                         }
                         inFlight += 1
+                        requests.begin()
                         group.addTask {
+                            defer { requests.end() }
                             switch frame {
                             case .tooLong(let limit):
                                 let error = RPCResponse(id: nil, error: .invalidRequest("request line longer than \(limit) bytes; it was skipped"))

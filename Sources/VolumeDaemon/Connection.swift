@@ -1,0 +1,51 @@
+import Foundation
+import NIOCore
+import Synchronization
+import VolumeProtocol
+
+/// An accepted client connection: its channel, and how many of its requests are being answered
+/// (a connection is idle only when none is: a long `job.wait` is not idleness).
+struct Connection: Sendable {
+    let channel: NIOAsyncChannel<Frame, ByteBuffer>
+    let requests: RequestsInFlight
+}
+
+/// The requests of one connection being answered right now (their follow-ups included).
+final class RequestsInFlight: Sendable {
+    private let count = Atomic<Int>(0)
+    func begin() { count.add(1, ordering: .relaxed) }
+    func end() { count.subtract(1, ordering: .relaxed) }
+    var isIdle: Bool { count.load(ordering: .relaxed) == 0 }
+}
+
+/// Closes a connection that has neither sent nor received anything for the idle timeout
+/// (`IdleStateHandler` says so, again every timeout) and has no request in flight.
+final class IdleConnectionCloser: ChannelInboundHandler, Sendable {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+    let requests: RequestsInFlight
+
+    init(requests: RequestsInFlight) {
+        self.requests = requests
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is IdleStateHandler.IdleStateEvent, requests.isIdle {
+            context.close(promise: nil)
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+}
+
+extension SocketServer {
+    /// One connection too many: it gets an error line saying so, and is closed (never a hang).
+    func refuse(_ connection: NIOAsyncChannel<Frame, ByteBuffer>, open: Int) async {
+        refusals.warning(logger, "refused a connection: \(open) open, max_connections is \(self.limits.maxConnections)")
+        let error = RPCResponse(id: nil, error: .domain(
+            .busy, "volumed has \(open) connections open, its max_connections: close idle ones or retry later"))
+        try? await connection.executeThenClose { _, outbound in
+            if let line = try? JSONEncoder.volumed().encode(error) { try await LineWriter(outbound: outbound).write(line) }
+        }
+    }
+}
