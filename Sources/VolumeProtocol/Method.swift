@@ -27,14 +27,14 @@ public enum Method: String, Sendable, CaseIterable {
     case jobWatch = "job.watch"
     case serviceStatus = "service.status"
     case serviceCapacity = "service.capacity"
-    /// Read-only unless `fix` is set (then it needs the rights of a mutating call).
+    /// Needs the rights of a change even without `fix`: it opens every image in the pools.
     case serviceReconcile = "service.reconcile"
 
     /// Methods that change nothing: open to every user who can connect.
     public var isReadOnly: Bool {
         switch self {
         case .volumeGet, .volumeList, .snapshotGet, .snapshotList, .jobGet, .jobList, .jobWait, .jobWatch, .serviceStatus,
-             .imageGet, .imageList, .serviceCapacity, .serviceReconcile: true
+             .imageGet, .imageList, .serviceCapacity: true
         default: false
         }
     }

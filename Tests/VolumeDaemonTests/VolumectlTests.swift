@@ -113,6 +113,9 @@ import Testing
         let refused = try volumectl(["volume", "create", "--size", "1"], as: (65534, 65534))
         #expect(refused.status == 4)
         #expect(refused.stderr.contains("needs root or membership in one of admin_groups"))
+        // Reconcile opens every image in the pools: a change for access, even without --fix.
+        let reconcile = try volumectl(["reconcile"], as: (65534, 65534))
+        #expect(reconcile.status == 4, "\(reconcile.stderr)")
         let admin = try volumectl(["volume", "create", "--size", "1", "--wait", "--json"], as: (65534, 65533))
         #expect(admin.status == 0, "a member of an admin group may change things: \(admin.stderr)")
         _ = try volumectl(["volume", "delete", id(admin, "volume"), "--wait"])
