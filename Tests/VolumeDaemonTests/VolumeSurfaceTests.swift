@@ -148,8 +148,9 @@ import VolumeProtocol
             guard let a = stat(before, "max_avail"), let b = stat(after, "max_avail") else { return false }
             return abs(Double(a - b)) <= 0.005 * Double(b)
         }
+        var before: [String: Any] = [:]
         while ContinuousClock.now < deadline {
-            let before = try storedNow()
+            before = try storedNow()
             capacity = try await client.call("service.capacity", as: [PoolCapacity].self).first { $0.pool == daemon.pool }
             df = try storedNow()
             if (capacity?.usedBytes ?? 0) >= 16 << 20, let now = stored(df), stored(before) == now, now == capacity?.usedBytes, steady(before, df) { break }
@@ -162,8 +163,12 @@ import VolumeProtocol
         let maxAvail = try #require((stats["max_avail"] as? NSNumber)?.int64Value)
         #expect(pool.provisionedBytes == 5 << 30)
         #expect(pool.usedBytes == stored)
-        // max_avail moves as other tests write into the same OSD: within 2 %.
-        #expect(abs(Double(pool.freeBytes - maxAvail)) <= 0.02 * Double(maxAvail))
+        // max_avail moves as other tests write into the same OSD (when it never held still within
+        // the deadline): the daemon read it between the two ceph df reads, so within what they
+        // saw, give or take 2 %.
+        let seen = [stat(before, "max_avail") ?? maxAvail, maxAvail]
+        #expect(Double(pool.freeBytes) >= 0.98 * Double(seen.min() ?? maxAvail) && Double(pool.freeBytes) <= 1.02 * Double(seen.max() ?? maxAvail),
+                "free \(pool.freeBytes), max_avail seen \(seen)")
         #expect(pool.totalBytes == pool.freeBytes + pool.usedBytes)
         #expect(pool.quotaBytes == nil)
         #expect(abs(pool.overSubscriptionRatio - Double(pool.provisionedBytes) / Double(pool.totalBytes)) < 0.001)
@@ -173,7 +178,13 @@ import VolumeProtocol
         let quoted = try #require(try await client.call("service.capacity", as: [PoolCapacity].self).first { $0.pool == daemon.pool })
         #expect(quoted.quotaBytes == 1 << 30)
         #expect(quoted.totalBytes == 1 << 30)
-        #expect(quoted.freeBytes == max(0, (1 << 30) - quoted.usedBytes), "the quota, not the OSDs, is the limit here")
+        // Free is what is left of the quota, or what the OSDs have left when that is less
+        // (a memstore OSD on a busy test machine may have less than a GiB free).
+        let left = max(0, (1 << 30) - quoted.usedBytes)
+        #expect(quoted.freeBytes <= left)
+        if let room = stat(try storedNow(), "max_avail"), room > left + left / 10 {
+            #expect(quoted.freeBytes == left, "the quota, not the OSDs, is the limit here")
+        }
     }
 
     @Test func manageAdoptsAnImageAndUnmanageReleasesIt() async throws {
