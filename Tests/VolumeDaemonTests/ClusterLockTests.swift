@@ -66,13 +66,18 @@ import VolumeProtocol
         daemon.terminate()
         let file = daemon.directory + "/state/volumed.sqlite"
         let copy = daemon.directory + "/copy.sqlite"
-        try FileManager.default.copyItem(atPath: file, toPath: copy)
+        // The whole database: its WAL may still hold the first run's writes (its identity).
+        for suffix in ["", "-wal"] where FileManager.default.fileExists(atPath: file + suffix) {
+            try FileManager.default.copyItem(atPath: file + suffix, toPath: copy + suffix)
+        }
         try await daemon.start()
         _ = try await daemon.client().call("volume.create", .object(["size_gb": .int(1), "wait": .bool(true)]), as: MutationResult.self)
         daemon.terminate()
         // The old copy back in place (a restored backup): it would resurrect and forget.
         for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: file + suffix) }
-        try FileManager.default.copyItem(atPath: copy, toPath: file)
+        for suffix in ["", "-wal"] where FileManager.default.fileExists(atPath: copy + suffix) {
+            try FileManager.default.copyItem(atPath: copy + suffix, toPath: file + suffix)
+        }
         try? await daemon.start()
         let exit = await daemon.waitForExit(within: .seconds(10))
         #expect(exit == 78, "exit status \(String(describing: exit))")
