@@ -8,7 +8,7 @@ import Testing
 @Suite(.timeLimit(.minutes(3))) struct RBDWrapperTests {
     @Test func imageLifecycleAndTypedErrors() async throws {
         let cluster = try TestCluster.require()
-        let pool = try cluster.makePool("r")
+        let pool = try await cluster.makePool("r")
         defer { cluster.deletePool(pool) }
         let rbd = cluster.adminCluster
         let name = "img-\(UUID().uuidString.prefix(8))"

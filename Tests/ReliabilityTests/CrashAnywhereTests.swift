@@ -11,7 +11,7 @@ import VolumeProtocol
 @Suite(.timeLimit(.minutes(30))) struct CrashAnywhereTests {
     @Test func killedAnywhereNothingLeaksNothingSticks() async throws {
         let kills = Invariants.longMode ? 200 : 30
-        let daemon = try DaemonProcess(defaultExtra: "workers = 4")
+        let daemon = try await DaemonProcess(defaultExtra: "workers = 4")
         defer { daemon.cleanUp() }
         try await daemon.start()
         var generator = SystemRandomNumberGenerator()
@@ -29,7 +29,7 @@ import VolumeProtocol
         var counts: [String: Int] = [:]
         for kill in 0..<kills {
             try await World.sendRandomOperations(to: daemon, &random, file: file, counts: &counts)
-            daemon.kill()
+            await daemon.kill()
             try await daemon.start()
             try await Invariants.settle(daemon)
             // A clone whose removal was killed inside librbd (half-removed: in the trash, still
@@ -56,9 +56,9 @@ import VolumeProtocol
     @Test func killedAnywhereTheStandbyTakesOverNothingLeaksNothingSticks() async throws {
         let kills = Invariants.longMode ? 100 : 12
         let shared = "workers = 4\nstate_store = rados"
-        let first = try DaemonProcess(defaultExtra: shared)
+        let first = try await DaemonProcess(defaultExtra: shared)
         defer { first.cleanUp(keepPool: true) }
-        let second = try DaemonProcess(defaultExtra: shared, pool: first.pool)
+        let second = try await DaemonProcess(defaultExtra: shared, pool: first.pool)
         defer { second.cleanUp() }
         try await first.start()
         try await second.start()
@@ -75,7 +75,7 @@ import VolumeProtocol
         var counts: [String: Int] = [:]
         for kill in 0..<kills {
             try await World.sendRandomOperations(to: active, &random, file: file, counts: &counts)
-            active.kill()
+            await active.kill()
             (active, standby) = (standby, active)
             let took = try await Self.waitUntilActive(active, within: .seconds(40))
             #expect(took, "the standby took over after kill \(kill + 1) (seed \(seed))")
@@ -83,8 +83,8 @@ import VolumeProtocol
             try await standby.start()
             try await Invariants.settle(active)
             if kill % 4 == 3 || kill == kills - 1 {
-                standby.terminate()
-                active.terminate()
+                await standby.terminate()
+                await active.terminate()
                 let problems = try await Invariants.check(active)
                 if !problems.isEmpty {
                     Issue.record("after kill \(kill + 1) of \(kills) (seed \(seed), logs \(first.logPath) \(second.logPath)): \(problems)")
@@ -121,7 +121,7 @@ struct World {
         let client = try daemon.client()
         let world = try await World(client)
         for _ in 0..<random.next(in: 4...9) {
-            let (method, params) = world.randomOperation(&random, file: file, pool: daemon.pool, cluster: daemon.cluster)
+            let (method, params) = await world.randomOperation(&random, file: file, pool: daemon.pool, cluster: daemon.cluster)
             let reply = try await client.call(method, .object(params))
             if reply.error == nil { counts[method, default: 0] += 1 }
         }
@@ -136,7 +136,7 @@ struct World {
 
     func randomOperation(
         _ random: inout SeededRandom, file: String, pool: String, cluster: TestCluster
-    ) -> (String, [String: JSONValue]) {
+    ) async -> (String, [String: JSONValue]) {
         func id(_ value: String) -> JSONValue { .string(value) }
         let volume = volumes.isEmpty ? nil : volumes[random.next(in: 0...(volumes.count - 1))]
         let snapshot = snapshots.isEmpty ? nil : snapshots[random.next(in: 0...(snapshots.count - 1))]
@@ -159,7 +159,7 @@ struct World {
         case 12: if let image { return ("image.export", ["image_id": id(image.id), "path": .string(file + ".export")]) }
         case 13:
             let name = "foreign-\(random.next(in: 0...1_000_000))"
-            if (try? cluster.rbd(["create", "--size", "8M", "\(pool)/\(name)"])) != nil {
+            if (try? await cluster.rbd(["create", "--size", "8M", "\(pool)/\(name)"])) != nil {
                 return ("volume.manage", ["rbd_image": .string(name)])
             }
         case 14: if let volume, volume.name != "data" { return ("volume.unmanage", ["volume_id": id(volume.id)]) }

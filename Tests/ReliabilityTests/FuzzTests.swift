@@ -10,7 +10,7 @@ import VolumeProtocol
 @Suite(.timeLimit(.minutes(15))) struct FuzzTests {
     @Test func badFramesGetErrorsAndChangeNothing() async throws {
         let frames = Invariants.longMode ? 500_000 : 100_000
-        let daemon = try DaemonProcess()
+        let daemon = try await DaemonProcess()
         defer { daemon.cleanUp() }
         try await daemon.start()
         let pid = try #require(daemon.pid)
@@ -169,7 +169,7 @@ enum FrameFuzzer {
 /// A big reply on a half-closed connection arrives whole.
 @Suite(.timeLimit(.minutes(5))) struct HalfCloseTests {
     @Test func aLargeReplyReachesAHalfClosedClient() async throws {
-        let daemon = try DaemonProcess()
+        let daemon = try await DaemonProcess()
         defer { daemon.cleanUp() }
         try await daemon.start()
         let client = try daemon.client()

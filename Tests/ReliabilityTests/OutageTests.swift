@@ -32,11 +32,11 @@ import VolumeProtocol
     }
 
     @Test func jobsWaitThroughAnOutageAndFinishWhenTheClusterReturns() async throws {
-        let cluster = try TestCluster.startPrivate()
-        defer { try? cluster.control("destroy") }
+        let cluster = try await TestCluster.startPrivate()
+        defer { cluster.destroyLater() }
         // A lease long enough that these outages stay within its deadline (120 s; the long
         // outage alone, retries running out and the OSD booting again, takes about a minute).
-        let daemon = try DaemonProcess(
+        let daemon = try await DaemonProcess(
             extraConfig: Self.rados.replacingOccurrences(of: "rados_connection_retries = 5", with: Self.patientRetries),
             defaultExtra: "cluster_lock_lease = 180", pool: "volumes", cluster: cluster)
         defer { daemon.cleanUp(keepPool: true) }
@@ -46,7 +46,7 @@ import VolumeProtocol
             "volume.create", .object(["size_gb": .int(1), "wait": .bool(true)]), as: MutationResult.self).volume)
 
         // The OSD goes, with jobs queued behind it.
-        try cluster.control("stop-osd")
+        try await cluster.control("stop-osd")
         var jobs: [String] = []
         for _ in 0..<3 { jobs.append(try await client.call("volume.create", .object(["size_gb": .int(1)]), as: MutationResult.self).job.id) }
         jobs.append(try await client.call("snapshot.create", .object(["volume_id": .string(base.id)]), as: MutationResult.self).job.id)
@@ -54,14 +54,14 @@ import VolumeProtocol
         #expect(degraded.state == "degraded", "\(degraded.statusLine)")
         #expect(try await client.call("volume.get", .object(["volume_id": .string(base.id)]), as: Volume.self).id == base.id, "reads go on")
         // Then the monitor too.
-        try cluster.control("stop-mon")
+        try await cluster.control("stop-mon")
         try await Task.sleep(for: .seconds(6))
         let blind = try await client.call("service.status", as: ServiceStatus.self)
         #expect(blind.state == "degraded", "\(blind.statusLine)")
         #expect(try await client.call("volume.list", as: [Volume].self).count >= 1)
 
-        try cluster.control("start-mon")
-        try cluster.control("start-osd")
+        try await cluster.control("start-mon")
+        try await cluster.control("start-osd")
         for job in jobs {
             let final = try await client.call("job.wait", .object(["job_id": .string(job)]), as: Job.self)
             #expect(final.state == "succeeded", "\(final.kind): \(final.error?.message ?? "")")
@@ -76,10 +76,10 @@ import VolumeProtocol
         // Fewer retries from here (a reload applies them to new jobs): about 10 s of them.
         try daemon.setOption("rados_connection_retries = 3")
         try await daemon.reload()
-        try cluster.control("stop-osd")
+        try await cluster.control("stop-osd")
         let failed = try await client.call("volume.create", .object(["size_gb": .int(1), "wait": .bool(true)]))
         #expect(failed.error?.kind == .clusterUnavailable, "\(failed.error?.message ?? "no error")")
-        try cluster.control("start-osd")
+        try await cluster.control("start-osd")
         _ = try await Self.waitForState(client, "ok", within: .seconds(30))
         for volume in try await client.call("volume.list", as: [Volume].self) where volume.status == "error" {
             _ = try await client.call("volume.delete", .object(["volume_id": .string(volume.id), "wait": .bool(true)]), as: MutationResult.self)
@@ -89,19 +89,19 @@ import VolumeProtocol
     }
 
     @Test func anOutagePastTheDeadlineFencesTheDaemonAndItsJobsFinishAfterARestart() async throws {
-        let cluster = try TestCluster.startPrivate()
-        defer { try? cluster.control("destroy") }
+        let cluster = try await TestCluster.startPrivate()
+        defer { cluster.destroyLater() }
         let lease = 6
-        let daemon = try DaemonProcess(extraConfig: Self.rados, defaultExtra: "cluster_lock_lease = \(lease)", pool: "volumes", cluster: cluster)
+        let daemon = try await DaemonProcess(extraConfig: Self.rados, defaultExtra: "cluster_lock_lease = \(lease)", pool: "volumes", cluster: cluster)
         defer { daemon.cleanUp(keepPool: true) }
         try await daemon.start()
         let client = try daemon.client()
-        try cluster.control("stop-osd")
+        try await cluster.control("stop-osd")
         let queued = try await client.call("volume.create", .object(["size_gb": .int(1)]), as: MutationResult.self)
         let status = await daemon.waitForExit(within: .seconds(lease * 2))
         #expect(status == 75, "exit status \(String(describing: status))")
         #expect(daemon.log.contains("self-fencing"))
-        try cluster.control("start-osd")
+        try await cluster.control("start-osd")
         // Restarted (as systemd would): it takes the lock again and finishes the job.
         try await daemon.start()
         let restarted = try daemon.client()
@@ -115,18 +115,18 @@ import VolumeProtocol
     /// no librados connection from this process to a cluster the test destroys (librados aborts
     /// when such a connection faults later).
     static func poolMatches(_ daemon: DaemonProcess, _ client: VolumeClient) async throws -> Bool {
-        let images = Set(try daemon.cluster.rbd(["ls", "volumes"]).split(separator: "\n").map(String.init))
-        let trash = try daemon.cluster.rbd(["trash", "ls", "volumes"]).trimmingCharacters(in: .whitespacesAndNewlines)
+        let images = Set(try await daemon.cluster.rbd(["ls", "volumes"]).split(separator: "\n").map(String.init))
+        let trash = try await daemon.cluster.rbd(["trash", "ls", "volumes"]).trimmingCharacters(in: .whitespacesAndNewlines)
         let volumes = Set(try await client.call("volume.list", as: [Volume].self).map(\.rbdImage))
         return images == volumes && trash.isEmpty
     }
 
     @Test func aDaemonStartedWithTheClusterDownServesReadsThenConnects() async throws {
-        let cluster = try TestCluster.startPrivate()
-        defer { try? cluster.control("destroy") }
-        try cluster.control("stop-osd")
-        try cluster.control("stop-mon")
-        let daemon = try DaemonProcess(
+        let cluster = try await TestCluster.startPrivate()
+        defer { cluster.destroyLater() }
+        try await cluster.control("stop-osd")
+        try await cluster.control("stop-mon")
+        let daemon = try await DaemonProcess(
             extraConfig: "rados_connect_timeout = 2\nrados_connection_retries = 2\nrados_connection_interval = 1",
             pool: "volumes", cluster: cluster)
         defer { daemon.cleanUp(keepPool: true) }
@@ -137,8 +137,8 @@ import VolumeProtocol
         #expect(!status.clusterConnected)
         #expect(try await client.call("volume.list", as: [Volume].self).isEmpty, "reads answer from the database")
 
-        try cluster.control("start-mon")
-        try cluster.control("start-osd")
+        try await cluster.control("start-mon")
+        try await cluster.control("start-osd")
         let ready = try await Self.waitForState(client, "ok", within: .seconds(90))
         #expect(ready.state == "ok", "\(ready.statusLine)")
         let created = try await client.call("volume.create", .object(["size_gb": .int(1), "wait": .bool(true)]), as: MutationResult.self)

@@ -24,11 +24,11 @@ import VolumeProtocol
     }
 
     @Test func aFullOrReadOnlyStateFolderRefusesNewWorkAndKeepsTheRest() async throws {
-        let daemon = try DaemonProcess()
+        let daemon = try await DaemonProcess()
         let state = daemon.directory + "/state"
         try Self.mount(state, size: "4m")
         defer {
-            daemon.terminate()
+            // A lazy unmount: the stopping daemon keeps its files until it exits.
             _ = try? Self.run("/bin/umount", ["-l", state])
             daemon.cleanUp()
         }
@@ -58,7 +58,7 @@ import VolumeProtocol
         // writing): stopped, remounted read-only, started again, volumed says so in plain words.
         try await Invariants.settle(daemon)
         let before = try await client.call("volume.list", as: [Volume].self).map(\.id).sorted()
-        #expect(daemon.terminate() == 0)
+        #expect(await daemon.terminate() == 0)
         #expect(try Self.run("/bin/mount", ["-o", "remount,ro", state]) == 0)
         do {
             try await daemon.start()

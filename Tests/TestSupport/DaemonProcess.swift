@@ -28,9 +28,14 @@ public final class DaemonProcess: @unchecked Sendable {
     public init(
         extraConfig: String = "", defaultExtra: String = "", pool: String? = nil, user: String = "admin",
         imagePool: String? = nil, vmsPool: String? = nil, cluster: TestCluster? = nil
-    ) throws {
-        self.cluster = try cluster ?? TestCluster.require()
-        self.pool = try pool ?? self.cluster.makePool("d")
+    ) async throws {
+        let cluster = try cluster ?? TestCluster.require()
+        self.cluster = cluster
+        if let pool {
+            self.pool = pool
+        } else {
+            self.pool = try await cluster.makePool("d")
+        }
         directory = "/tmp/vd-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let keyring = user == "admin" ? self.cluster.adminKeyring : self.cluster.volumedKeyring
@@ -155,11 +160,11 @@ public final class DaemonProcess: @unchecked Sendable {
     public var pid: Int32? { process?.processIdentifier }
 
     /// SIGKILL, no chance to clean up: a crash.
-    public func kill() {
+    public func kill() async {
         guard let process else { return }
         Glibc.kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
         self.process = nil
+        _ = await Self.exitStatus(of: process)
     }
 
     /// Sends `signal` (SIGSTOP, SIGCONT, …) to the daemon.
@@ -186,35 +191,42 @@ public final class DaemonProcess: @unchecked Sendable {
 
     /// Runs `executable` to its end on a thread of its own; its exit status and output.
     public static func run(_ executable: String, _ arguments: [String]) async throws -> (status: Int32, output: String) {
-        try await withCheckedThrowingContinuation { continuation in
-            Thread.detachNewThread {
-                let tool = Process()
-                tool.executableURL = URL(fileURLWithPath: executable)
-                tool.arguments = arguments
-                let pipe = Pipe()
-                tool.standardOutput = pipe
-                tool.standardError = pipe
-                do {
-                    try tool.run()
-                } catch {
-                    continuation.resume(throwing: error)
-                    return
-                }
-                let data = pipe.fileHandleForReading.readDataToEndOfFile()
-                tool.waitUntilExit()
-                continuation.resume(returning: (tool.terminationStatus, String(decoding: data, as: UTF8.self)))
-            }
+        try await onOwnThread {
+            let tool = Process()
+            tool.executableURL = URL(fileURLWithPath: executable)
+            tool.arguments = arguments
+            let pipe = Pipe()
+            tool.standardOutput = pipe
+            tool.standardError = pipe
+            try tool.run()
+            let data = pipe.fileHandleForReading.readDataToEndOfFile()
+            tool.waitUntilExit()
+            return (tool.terminationStatus, String(decoding: data, as: UTF8.self))
         }
     }
 
     /// SIGTERM and wait; returns the exit status.
     @discardableResult
-    public func terminate() -> Int32 {
+    public func terminate() async -> Int32 {
         guard let process else { return 0 }
         process.terminate()
-        process.waitUntilExit()
         self.process = nil
-        return process.terminationStatus
+        return await Self.exitStatus(of: process)
+    }
+
+    /// Waits for `process` to end on a thread of its own (never on the cooperative pool).
+    static func exitStatus(of process: Process) async -> Int32 {
+        let box = UncheckedProcess(process)
+        return await onOwnThread {
+            box.process.waitUntilExit()
+            return box.process.terminationStatus
+        }
+    }
+
+    /// A `Process` handed to the thread that waits for it (the only one touching it then).
+    struct UncheckedProcess: @unchecked Sendable {
+        let process: Process
+        init(_ process: Process) { self.process = process }
     }
 
     public var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
@@ -223,13 +235,30 @@ public final class DaemonProcess: @unchecked Sendable {
     /// - Parameter forgetDatabase: with `keepPool`, also remove the pool's record of which
     ///   database ran it, so a later run's daemon (with a new database) may take the pool over.
     public func cleanUp(keepPool: Bool = false, forgetDatabase: Bool = false) {
-        terminate()
-        if keepPool && forgetDatabase { _ = try? cluster.rados(["-p", pool, "rm", "volumed.database"]) }
-        // The daemon's log outlives the test (a failed run is read afterwards).
-        let kept = "/tmp/volumed-test-logs"
-        try? FileManager.default.createDirectory(atPath: kept, withIntermediateDirectories: true)
-        try? FileManager.default.copyItem(atPath: logPath, toPath: kept + "/" + (directory as NSString).lastPathComponent + ".log")
-        if !keepPool { cluster.deletePool(pool) }
-        try? FileManager.default.removeItem(atPath: directory)
+        // Called from `defer`, so it cannot wait: SIGTERM now; the wait, the log's copy and the
+        // removals on a thread of their own (a test blocked here would stall the others).
+        let stopping = self.process.map(UncheckedProcess.init)
+        stopping?.process.terminate()
+        self.process = nil
+        let (cluster, pool, logPath, directory) = (cluster, pool, logPath, directory)
+        Thread.detachNewThread {
+            if let stopping { Self.reap(stopping.process, within: 30) }
+            if keepPool && forgetDatabase { _ = try? cluster.runBlocking("/usr/bin/rados", ["-p", pool, "rm", "volumed.database"]) }
+            // The daemon's log outlives the test (a failed run is read afterwards).
+            let kept = "/tmp/volumed-test-logs"
+            try? FileManager.default.createDirectory(atPath: kept, withIntermediateDirectories: true)
+            try? FileManager.default.copyItem(atPath: logPath, toPath: kept + "/" + (directory as NSString).lastPathComponent + ".log")
+            if !keepPool { _ = try? cluster.runBlocking("/usr/bin/ceph", ["osd", "pool", "rm", pool, pool, "--yes-i-really-really-mean-it"]) }
+            try? FileManager.default.removeItem(atPath: directory)
+        }
+    }
+
+    /// Waits up to `seconds` for a stopping daemon, then kills it (a stop that hangs is the
+    /// test's failure to report, not a process to leave behind).
+    private static func reap(_ process: Process, within seconds: Double) {
+        let deadline = Date(timeIntervalSinceNow: seconds)
+        while process.isRunning && Date() < deadline { usleep(20_000) }
+        if process.isRunning { Glibc.kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
     }
 }

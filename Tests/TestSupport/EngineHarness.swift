@@ -16,7 +16,7 @@ public final class EngineHarness: Sendable {
 
     public init(settings: (inout EngineSettings) -> Void = { _ in }) async throws {
         cluster = try TestCluster.require()
-        pool = try cluster.makePool("e")
+        pool = try await cluster.makePool("e")
         directory = NSTemporaryDirectory() + "volumed-engine-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         store = try Store(path: directory + "/volumed.sqlite")

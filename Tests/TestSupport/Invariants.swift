@@ -80,9 +80,9 @@ public enum Invariants {
                         try tx.recentJobs(volumeID: owner?.id, limit: 50).reversed().map { "\($0.kind) \($0.snapshotID ?? "") \($0.state) \($0.errorMessage ?? "")" }
                     }
                     let rows = snapshots.filter { $0.volumeID == owner?.id }.map { "\($0.rbdSnapshot) \($0.status)" }
-                    var all = (try? daemon.cluster.rbd(["snap", "ls", "--all", "\(pool)/\(name)"])) ?? ""
+                    var all = (try? await daemon.cluster.rbd(["snap", "ls", "--all", "\(pool)/\(name)"])) ?? ""
                     for extra in actual.subtracting(wanted).sorted() where !extra.contains("-") || extra.hasSuffix(".clone_snap") || extra.hasPrefix("snapshot-") {
-                        let children = (try? daemon.cluster.rbd(["children", "--all", "\(pool)/\(name)@\(extra)"])) ?? ""
+                        let children = (try? await daemon.cluster.rbd(["children", "--all", "\(pool)/\(name)@\(extra)"])) ?? ""
                         if children.contains("trash") { all += " [children of \(extra) in trash (\(children.trimmingCharacters(in: .whitespacesAndNewlines)))]" }
                     }
                     problems.append("\(pool)/\(name) has snapshots \(actual.sorted()) (\(all)) but the database wants \(wanted.sorted()); volume \(owner?.status.rawValue ?? "?"), snapshot rows \(rows), jobs \(history)")

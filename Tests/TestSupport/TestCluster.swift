@@ -32,12 +32,18 @@ public struct TestCluster: Sendable {
     }
 
     /// A private cluster of its own (for tests that stop its daemons), started by scripts/dev-cluster.
-    public static func startPrivate() throws -> TestCluster {
+    public static func startPrivate() async throws -> TestCluster {
+        try await onOwnThread { try startPrivateBlocking() }
+    }
+
+    private static func startPrivateBlocking() throws -> TestCluster {
         // Below the kernel's ephemeral range (32768 and up), so no outgoing connection holds
         // the port; a port taken anyway (another suite's cluster) gets another try.
         var attempt = 1
         while true {
-            let directory = "/tmp/vd-cluster-\(UUID().uuidString.prefix(8))"
+            // Named after the suite's cluster, so scripts/test finds and destroys what is left.
+            let parent = ProcessInfo.processInfo.environment["VOLUMED_TEST_CLUSTER"] ?? "/tmp/vd-cluster"
+            let directory = "\(parent)-private-\(UUID().uuidString.prefix(8))"
             let port = Int.random(in: 21_000...32_000)
             do {
                 try script(["start", directory, String(port)])
@@ -49,9 +55,17 @@ public struct TestCluster: Sendable {
         }
     }
 
+    /// Destroys the cluster on a thread of its own, without waiting (callable from `defer`;
+    /// scripts/test destroys what a test process left when it ended first).
+    public func destroyLater() {
+        let directory = directory
+        Thread.detachNewThread { _ = try? Self.script(["destroy", directory]) }
+    }
+
     /// `stop-osd`, `start-osd`, `stop-mon`, `start-mon` or `destroy`.
-    public func control(_ command: String) throws {
-        try Self.script([command, directory])
+    public func control(_ command: String) async throws {
+        let directory = directory
+        try await onOwnThread { try Self.script([command, directory]) }
     }
 
     /// Runs scripts/dev-cluster with its output to a log file: the Ceph daemons it starts keep
@@ -93,38 +107,46 @@ public struct TestCluster: Sendable {
     }
 
     /// Creates a fresh pool initialised for RBD and returns its name.
-    public func makePool(_ prefix: String = "t") throws -> String {
+    public func makePool(_ prefix: String = "t") async throws -> String {
         let name = "\(prefix)-\(UUID().uuidString.prefix(8).lowercased())"
-        // Creating a pool that exists succeeds: a second try after a CLI that died on a loaded
-        // machine (seen once: no output, non-zero status) is safe.
-        do {
-            try ceph(["osd", "pool", "create", name, "4", "4"])
-        } catch {
-            Thread.sleep(forTimeInterval: 1)
-            try ceph(["osd", "pool", "create", name, "4", "4"])
-        }
-        try run("/usr/bin/rbd", ["-c", cephConf, "--keyring", adminKeyring, "pool", "init", name])
+        try await onOwnThread { try makePoolBlocking(name) }
         return name
     }
 
+    private func makePoolBlocking(_ name: String) throws {
+        // Creating a pool that exists succeeds: a second try after a CLI that died on a loaded
+        // machine (seen once: no output, non-zero status) is safe.
+        do {
+            try runBlocking("/usr/bin/ceph", ["osd", "pool", "create", name, "4", "4"])
+        } catch {
+            Thread.sleep(forTimeInterval: 1)
+            try runBlocking("/usr/bin/ceph", ["osd", "pool", "create", name, "4", "4"])
+        }
+        try runBlocking("/usr/bin/rbd", ["pool", "init", name])
+    }
+
+    /// Removes the pool on a thread of its own, without waiting (callable from `defer`).
     public func deletePool(_ name: String) {
-        _ = try? ceph(["osd", "pool", "rm", name, name, "--yes-i-really-really-mean-it"])
+        let cluster = self
+        Thread.detachNewThread {
+            _ = try? cluster.runBlocking("/usr/bin/ceph", ["osd", "pool", "rm", name, name, "--yes-i-really-really-mean-it"])
+        }
     }
 
     @discardableResult
-    public func ceph(_ arguments: [String]) throws -> String {
-        try run("/usr/bin/ceph", ["-c", cephConf, "--keyring", adminKeyring] + arguments)
+    public func ceph(_ arguments: [String]) async throws -> String {
+        try await run("/usr/bin/ceph", arguments)
     }
 
     @discardableResult
     /// The `rados` CLI as the cluster's admin.
-    public func rados(_ arguments: [String]) throws -> String {
-        try run("/usr/bin/rados", ["-c", cephConf, "--keyring", adminKeyring] + arguments)
+    public func rados(_ arguments: [String]) async throws -> String {
+        try await run("/usr/bin/rados", arguments)
     }
 
     @discardableResult
-    public func rbd(_ arguments: [String]) throws -> String {
-        try run("/usr/bin/rbd", ["-c", cephConf, "--keyring", adminKeyring] + arguments)
+    public func rbd(_ arguments: [String]) async throws -> String {
+        try await run("/usr/bin/rbd", arguments)
     }
 
     /// Image names in `pool` and names in its trash, straight from the cluster.
@@ -146,11 +168,19 @@ public struct TestCluster: Sendable {
         }
     }
 
+    /// Runs a Ceph CLI as the cluster's admin, on a thread of its own; its standard output.
     @discardableResult
-    func run(_ executable: String, _ arguments: [String]) throws -> String {
+    func run(_ executable: String, _ arguments: [String]) async throws -> String {
+        let cluster = self
+        return try await onOwnThread { try cluster.runBlocking(executable, arguments) }
+    }
+
+    /// Runs a Ceph CLI as the cluster's admin on the calling thread (never a cooperative one).
+    @discardableResult
+    func runBlocking(_ executable: String, _ arguments: [String]) throws -> String {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
+        process.arguments = ["-c", cephConf, "--keyring", adminKeyring] + arguments
         // stdout alone is the answer (JSON); stderr (admin socket chatter) only explains a failure.
         let output = Pipe()
         let errors = Pipe()

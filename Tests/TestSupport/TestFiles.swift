@@ -20,7 +20,11 @@ public enum TestFiles {
     }
 
     /// The sha256 of a file, hex, as `sha256sum` prints it.
-    public static func sha256(_ path: String) throws -> String {
+    public static func sha256(_ path: String) async throws -> String {
+        try await onOwnThread { try sha256Blocking(path) }
+    }
+
+    private static func sha256Blocking(_ path: String) throws -> String {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/sha256sum")
         process.arguments = [path]

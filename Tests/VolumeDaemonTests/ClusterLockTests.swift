@@ -11,14 +11,14 @@ import VolumeProtocol
     static let lease = 6
 
     @Test func aSecondHostsLocalDatabaseRefusesToTakeOverUntilRebuilt() async throws {
-        let first = try DaemonProcess(defaultExtra: "cluster_lock_lease = \(Self.lease)")
+        let first = try await DaemonProcess(defaultExtra: "cluster_lock_lease = \(Self.lease)")
         defer { first.cleanUp(keepPool: true) }
         try await first.start()
         let firstClient = try first.client()
         let volume = try #require(try await firstClient.call(
             "volume.create", .object(["size_gb": .int(1), "name": .string("shared"), "wait": .bool(true)]), as: MutationResult.self).volume)
 
-        let second = try DaemonProcess(defaultExtra: "cluster_lock_lease = \(Self.lease)", pool: first.pool)
+        let second = try await DaemonProcess(defaultExtra: "cluster_lock_lease = \(Self.lease)", pool: first.pool)
         defer { second.cleanUp() }
         try await second.start()
         let secondClient = try second.client()
@@ -36,7 +36,7 @@ import VolumeProtocol
 
         // The first dies: the second gets the lock, finds its own new database is not the one
         // that ran jobs here, and refuses (EX_CONFIG: systemd does not restart it).
-        first.kill()
+        await first.kill()
         let exit = await second.waitForExit(within: .seconds(Self.lease + 10))
         #expect(exit == 78, "exit status \(String(describing: exit))")
         #expect(second.log.contains("refusing to take over"))
@@ -53,17 +53,17 @@ import VolumeProtocol
 
         // The first host's file is now the foreign one: it refuses in turn.
         try await first.start()
-        second.kill()
+        await second.kill()
         let firstExit = await first.waitForExit(within: .seconds(Self.lease + 10))
         #expect(firstExit == 78, "exit status \(String(describing: firstExit))")
         #expect(first.log.contains("refusing to take over"))
     }
 
     @Test func anOldCopyOfTheDatabaseRefusesToTakeOver() async throws {
-        let daemon = try DaemonProcess(defaultExtra: "cluster_lock_lease = \(Self.lease)")
+        let daemon = try await DaemonProcess(defaultExtra: "cluster_lock_lease = \(Self.lease)")
         defer { daemon.cleanUp() }
         try await daemon.start()
-        daemon.terminate()
+        await daemon.terminate()
         let file = daemon.directory + "/state/volumed.sqlite"
         let copy = daemon.directory + "/copy.sqlite"
         // The whole database: its WAL may still hold the first run's writes (its identity).
@@ -72,7 +72,7 @@ import VolumeProtocol
         }
         try await daemon.start()
         _ = try await daemon.client().call("volume.create", .object(["size_gb": .int(1), "wait": .bool(true)]), as: MutationResult.self)
-        daemon.terminate()
+        await daemon.terminate()
         // The old copy back in place (a restored backup): it would resurrect and forget.
         for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: file + suffix) }
         for suffix in ["", "-wal"] where FileManager.default.fileExists(atPath: copy + suffix) {
@@ -87,7 +87,7 @@ import VolumeProtocol
     /// A second daemon started by hand on a running one's state folder exits at once, naming it,
     /// instead of running beside it on the same database.
     @Test func aSecondDaemonOnTheSameStateFolderIsRefused() async throws {
-        let daemon = try DaemonProcess()
+        let daemon = try await DaemonProcess()
         defer { daemon.cleanUp() }
         try await daemon.start()
         let (status, text) = try await DaemonProcess.run("/usr/bin/timeout", ["20", DaemonProcess.binary, "--config", daemon.configPath])
@@ -99,7 +99,7 @@ import VolumeProtocol
     /// `volumed migrate-state`: a stopped daemon's file into RADOS and back, verified, with
     /// everything (attachments, jobs) kept; the cluster follows the copy.
     @Test func migrateStateMovesTheDatabaseBetweenStores() async throws {
-        let daemon = try DaemonProcess(defaultExtra: "cluster_lock_lease = \(Self.lease)")
+        let daemon = try await DaemonProcess(defaultExtra: "cluster_lock_lease = \(Self.lease)")
         defer { daemon.cleanUp() }
         try await daemon.start()
         let client = try daemon.client()
@@ -108,7 +108,7 @@ import VolumeProtocol
         _ = try await client.call("volume.attach", .object(["volume_id": .string(volume.id), "connector": .object(["host": .string("hv1")])]))
         let refused = try await daemon.runTool(["migrate-state", "--to", "rados"])
         #expect(refused.status != 0 && refused.output.contains("stop it first"), "\(refused.output)")
-        daemon.terminate()
+        await daemon.terminate()
 
         let toRados = try await daemon.runTool(["migrate-state", "--to", "rados"])
         #expect(toRados.status == 0, "\(toRados.output)")
@@ -120,7 +120,7 @@ import VolumeProtocol
         #expect(status.state == "ok" && status.stateStore == "rados", "\(status.statusLine)")
         #expect(try await shared.call("volume.get", .object(["volume_id": .string(volume.id)]), as: Volume.self).status == "in-use")
         #expect(try await shared.call("job.list", as: [Job].self).count >= 1)
-        daemon.terminate()
+        await daemon.terminate()
 
         // Back: the old file is in the way until moved.
         let blocked = try await daemon.runTool(["migrate-state", "--to", "local"])

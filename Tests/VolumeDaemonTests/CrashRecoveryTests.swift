@@ -7,7 +7,7 @@ import VolumeProtocol
 /// SIGKILL in the middle of real work, then a restart: every job ends and the pool matches the database.
 @Suite(.timeLimit(.minutes(5))) struct CrashRecoveryTests {
     @Test func killedMidFlattenTheJobFinishesAfterRestart() async throws {
-        let daemon = try DaemonProcess()
+        let daemon = try await DaemonProcess()
         defer { daemon.cleanUp() }
         try await daemon.start()
         var client = try daemon.client()
@@ -27,7 +27,7 @@ import VolumeProtocol
             if job.state == "running" && job.progress > 0 { break }
             try await Task.sleep(for: .milliseconds(50))
         }
-        daemon.kill()
+        await daemon.kill()
 
         try await daemon.start()
         client = try daemon.client()
@@ -50,7 +50,7 @@ import VolumeProtocol
     }
 
     @Test func killedWithJobsInFlightNothingLeaksAndNothingIsStuck() async throws {
-        let daemon = try DaemonProcess()
+        let daemon = try await DaemonProcess()
         defer { daemon.cleanUp() }
         try await daemon.start()
         var client = try daemon.client()
@@ -65,7 +65,7 @@ import VolumeProtocol
             }
         }
         try await Task.sleep(for: .milliseconds(150))
-        daemon.kill()
+        await daemon.kill()
         try await daemon.start()
         client = try daemon.client()
         for job in try await client.call("job.list", .object(["limit": .int(1000)]), as: [Job].self) where !job.isFinal {

@@ -9,9 +9,9 @@ import VolumeProtocol
 @Suite(.timeLimit(.minutes(5))) struct ImageStoreTests {
     @Test func uploadCloneIntoTwoPoolsExportAndDelete() async throws {
         let cluster = try TestCluster.require()
-        let imagePool = try cluster.makePool("img")
-        let vmsPool = try cluster.makePool("vms")
-        let daemon = try DaemonProcess(imagePool: imagePool, vmsPool: vmsPool)
+        let imagePool = try await cluster.makePool("img")
+        let vmsPool = try await cluster.makePool("vms")
+        let daemon = try await DaemonProcess(imagePool: imagePool, vmsPool: vmsPool)
         defer {
             daemon.cleanUp()
             cluster.deletePool(imagePool)
@@ -29,20 +29,20 @@ import VolumeProtocol
         let image = try #require(created.image)
         #expect(image.status == "active")
         #expect(image.sizeBytes == size)
-        #expect(image.checksum == (try TestFiles.sha256(file)))
+        #expect(image.checksum == (try await TestFiles.sha256(file)))
         let status = try await client.call("service.status", as: ServiceStatus.self)
         #expect(image.location == "rbd://\(status.clusterFSID ?? "")/\(imagePool)/\(image.id)/snap")
         #expect(created.job.state == "succeeded")
 
         // In the cluster: the image, exact size, a protected `snap`, thin (zero chunks not written),
         // and the image store's object size (8 MiB, order 23).
-        let info = try cluster.rbd(["info", "--format", "json", "\(imagePool)/\(image.id)"])
+        let info = try await cluster.rbd(["info", "--format", "json", "\(imagePool)/\(image.id)"])
         let json = try #require(try JSONSerialization.jsonObject(with: Data(info.utf8)) as? [String: Any])
         #expect((json["size"] as? NSNumber)?.int64Value == size)
         #expect((json["order"] as? NSNumber)?.intValue == 23)
-        let snaps = try cluster.rbd(["snap", "ls", "--format", "json", "\(imagePool)/\(image.id)"])
+        let snaps = try await cluster.rbd(["snap", "ls", "--format", "json", "\(imagePool)/\(image.id)"])
         #expect(snaps.contains("\"name\":\"snap\""))
-        let usage = try cluster.rbd(["du", "--format", "json", "\(imagePool)/\(image.id)@snap"])
+        let usage = try await cluster.rbd(["du", "--format", "json", "\(imagePool)/\(image.id)@snap"])
         let du = (try JSONSerialization.jsonObject(with: Data(usage.utf8)) as? [String: Any])?["images"] as? [[String: Any]]
         let used = (du?.first?["used_size"] as? NSNumber)?.int64Value ?? 0
         #expect(used > 0 && used < size, "all-zero chunks are skipped (used \(used) of \(size))")
@@ -61,7 +61,7 @@ import VolumeProtocol
         ]), as: MutationResult.self)
         let volumeID = try #require(volume.volume?.id)
         for (pool, id) in [(vmsPool, diskVolume.id), (daemon.pool, volumeID)] {
-            let parent = try cluster.rbd(["info", "--format", "json", "\(pool)/volume-\(id)"])
+            let parent = try await cluster.rbd(["info", "--format", "json", "\(pool)/volume-\(id)"])
             #expect(parent.contains("\"image\":\"\(image.id)\"") && parent.contains("\"snapshot\":\"snap\""))
         }
         // The clone reads the image's bytes.
@@ -80,7 +80,7 @@ import VolumeProtocol
         defer { try? FileManager.default.removeItem(atPath: out) }
         let exported = try await client.call(
             "image.export", .object(["image_id": .string(image.id), "path": .string(out), "wait": .bool(true)]), as: MutationResult.self)
-        #expect(try TestFiles.sha256(out) == image.checksum)
+        #expect(try await TestFiles.sha256(out) == image.checksum)
         #expect(exported.job.note?.contains(image.checksum ?? "-") == true)
         _ = try await client.call("image.export", .object([
             "image_id": .string(image.id), "path": .string(out), "offset": .int(1 << 20), "length": .int(3 << 20), "wait": .bool(true),
@@ -102,7 +102,7 @@ import VolumeProtocol
     }
 
     @Test func aFailedUploadLeavesNoImage() async throws {
-        let daemon = try DaemonProcess()
+        let daemon = try await DaemonProcess()
         defer { daemon.cleanUp() }
         try await daemon.start()
         let client = try daemon.client()

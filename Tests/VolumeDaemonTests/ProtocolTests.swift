@@ -9,7 +9,7 @@ import VolumeProtocol
     let daemon: DaemonProcess
 
     init() async throws {
-        daemon = try DaemonProcess()
+        daemon = try await DaemonProcess()
         try await daemon.start()
     }
 

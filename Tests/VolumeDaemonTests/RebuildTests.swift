@@ -27,7 +27,7 @@ import VolumeProtocol
     }
 
     @Test func aDeletedDatabaseIsRebuiltFromTheCluster() async throws {
-        let daemon = try DaemonProcess()
+        let daemon = try await DaemonProcess()
         defer { daemon.cleanUp() }
         try await daemon.start()
         let client = try daemon.client()
@@ -63,17 +63,10 @@ import VolumeProtocol
         #expect(before.images.count == 1)
 
         // Lose the database.
-        #expect(daemon.terminate() == 0)
+        #expect(await daemon.terminate() == 0)
         for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: daemon.directory + "/state/volumed.sqlite" + suffix) }
-        let rebuild = Process()
-        rebuild.executableURL = URL(fileURLWithPath: DaemonProcess.binary)
-        rebuild.arguments = ["rebuild-state", "--config", daemon.configPath]
-        let output = Pipe()
-        rebuild.standardOutput = output
-        try rebuild.run()
-        let printed = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        rebuild.waitUntilExit()
-        #expect(rebuild.terminationStatus == 0)
+        let (status, printed) = try await daemon.runTool(["rebuild-state"])
+        #expect(status == 0)
         // 7 volumes (the deleted one included), 2 snapshots (the deleted one included), 1 image.
         #expect(printed.contains("7 volume(s), 2 snapshot(s), 1 image(s)"), "\(printed)")
 
@@ -87,17 +80,11 @@ import VolumeProtocol
         #expect(drift.clean, "\(drift)")
 
         // A second rebuild into a database that is not empty is refused.
-        let again = Process()
-        again.executableURL = URL(fileURLWithPath: DaemonProcess.binary)
-        again.arguments = ["rebuild-state", "--config", daemon.configPath]
-        again.standardError = Pipe()
-        try again.run()
-        again.waitUntilExit()
-        #expect(again.terminationStatus != 0)
+        #expect(try await daemon.runTool(["rebuild-state"]).status != 0)
     }
 
     @Test func reconcileReportsDriftAndFixesOnlyWhenAsked() async throws {
-        let daemon = try DaemonProcess()
+        let daemon = try await DaemonProcess()
         defer { daemon.cleanUp() }
         try await daemon.start()
         let client = try daemon.client()
@@ -107,10 +94,10 @@ import VolumeProtocol
 
         // Behind volumed's back: a foreign image, a removed volume image, a stray managed-looking snapshot.
         let pool = daemon.pool
-        try daemon.cluster.rbd(["create", "--size", "10M", "\(pool)/someone-elses"])
-        try daemon.cluster.rbd(["rm", "\(pool)/volume-\(lost.id)"])
+        try await daemon.cluster.rbd(["create", "--size", "10M", "\(pool)/someone-elses"])
+        try await daemon.cluster.rbd(["rm", "\(pool)/volume-\(lost.id)"])
         let stray = "snapshot-\(UUID().uuidString.lowercased())"
-        try daemon.cluster.rbd(["snap", "create", "\(pool)/volume-\(kept.id)@\(stray)"])
+        try await daemon.cluster.rbd(["snap", "create", "\(pool)/volume-\(kept.id)@\(stray)"])
 
         let drift = try await client.call("service.reconcile", as: Drift.self)
         #expect(!drift.clean)

@@ -11,7 +11,7 @@ import VolumeProtocol
     static let pool = "vms"
 
     @Test func lifecycleWithTheVolumedCephxUser() async throws {
-        let daemon = try DaemonProcess(pool: Self.pool, user: "volumed")
+        let daemon = try await DaemonProcess(pool: Self.pool, user: "volumed")
         defer { daemon.cleanUp(keepPool: true, forgetDatabase: true) }
         try await daemon.start()
         let client = try daemon.client()

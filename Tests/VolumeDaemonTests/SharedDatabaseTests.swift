@@ -14,7 +14,7 @@ import VolumeProtocol
     /// Two hosts on one pool: the first active with one volume made, the second standby.
     /// `runAs`: a uid (and its gid) the first daemon runs as, owning its folder.
     static func twoHosts(runAs owner: (uid: UInt32, gid: UInt32)? = nil) async throws -> (first: DaemonProcess, second: DaemonProcess, volume: Volume) {
-        let first = try DaemonProcess(defaultExtra: shared)
+        let first = try await DaemonProcess(defaultExtra: shared)
         if let owner {
             // Its own copy of the keyring (the cluster's is root's alone), in a folder it owns.
             let keyring = first.directory + "/keyring"
@@ -28,7 +28,7 @@ import VolumeProtocol
         try await first.start()
         let volume = try #require(try await first.client().call(
             "volume.create", .object(["size_gb": .int(1), "wait": .bool(true)]), as: MutationResult.self).volume)
-        let second = try DaemonProcess(defaultExtra: shared, pool: first.pool)
+        let second = try await DaemonProcess(defaultExtra: shared, pool: first.pool)
         try await second.start()
         return (first, second, volume)
     }
@@ -46,7 +46,7 @@ import VolumeProtocol
     }
 
     @Test func aStandbyTakesOverEverythingAndBackAgain() async throws {
-        let first = try DaemonProcess(defaultExtra: Self.shared)
+        let first = try await DaemonProcess(defaultExtra: Self.shared)
         defer { first.cleanUp(keepPool: true) }
         try await first.start()
         let one = try first.client()
@@ -65,7 +65,7 @@ import VolumeProtocol
         #expect(attachment.error == nil, "\(attachment.error?.message ?? "")")
 
         // The second host: standby, and it says who is active instead of answering from a copy.
-        let second = try DaemonProcess(defaultExtra: Self.shared, pool: first.pool)
+        let second = try await DaemonProcess(defaultExtra: Self.shared, pool: first.pool)
         defer { second.cleanUp() }
         try await second.start()
         let two = try second.client()
@@ -83,7 +83,7 @@ import VolumeProtocol
         // A flatten running on the first when it dies: the second resumes it.
         let flatten = try await one.call("volume.flatten", .object(["volume_id": .string(clone.id)]), as: MutationResult.self)
         try await Task.sleep(for: .milliseconds(100))
-        first.kill()
+        await first.kill()
         let takeover = await Self.waitForState(two, "ok", within: .seconds(Self.lease + 5))
         #expect(takeover != nil, "took over within the lease plus 5 s")
 
@@ -105,7 +105,7 @@ import VolumeProtocol
         try await first.start()
         let oneAgain = try first.client()
         #expect(try await oneAgain.call("service.status", as: ServiceStatus.self).state == "standby")
-        second.kill()
+        await second.kill()
         #expect(await Self.waitForState(oneAgain, "ok", within: .seconds(Self.lease + 5)) != nil)
         let known = try await oneAgain.call("volume.list", as: [Volume].self)
         #expect(Set(known.map(\.id)) == [volume.id, clone.id, copy.id, made.id], "the first knows what the second made")
@@ -119,7 +119,7 @@ import VolumeProtocol
         _ = try await oneAgain.call("snapshot.delete", .object(["snapshot_id": .string(snapshot.id), "wait": .bool(true)]))
         try await Invariants.settle(first)
         #expect(try await oneAgain.call("volume.list", as: [Volume].self).isEmpty)
-        first.terminate()
+        await first.terminate()
         let problems = try await Invariants.check(first)
         #expect(problems.isEmpty, "\(problems)")
         let (images, trash) = try await first.cluster.contents(of: first.pool)
@@ -129,18 +129,18 @@ import VolumeProtocol
     /// `volumed rebuild-state` on the shared database: lost from RADOS, rebuilt from the tags,
     /// and recorded as the database that runs jobs now.
     @Test func rebuildStateRebuildsTheSharedDatabase() async throws {
-        let daemon = try DaemonProcess(defaultExtra: Self.shared)
+        let daemon = try await DaemonProcess(defaultExtra: Self.shared)
         defer { daemon.cleanUp() }
         try await daemon.start()
         let client = try daemon.client()
         let volume = try #require(try await client.call(
             "volume.create", .object(["size_gb": .int(1), "name": .string("kept"), "wait": .bool(true)]), as: MutationResult.self).volume)
-        daemon.terminate()
+        await daemon.terminate()
         // The database's objects in its namespace go (a lost database).
-        let objects = try daemon.cluster.rados(["-p", daemon.pool, "-N", "volumed", "ls"]).split(separator: "\n").map(String.init)
+        let objects = try await daemon.cluster.rados(["-p", daemon.pool, "-N", "volumed", "ls"]).split(separator: "\n").map(String.init)
         #expect(objects.contains { $0.hasPrefix("volumed.db") }, "\(objects)")
         for object in objects where object.hasPrefix("volumed.db") {
-            _ = try daemon.cluster.rados(["-p", daemon.pool, "-N", "volumed", "rm", object])
+            _ = try await daemon.cluster.rados(["-p", daemon.pool, "-N", "volumed", "rm", object])
         }
         let rebuilt = try await daemon.runTool(["rebuild-state"])
         #expect(rebuilt.status == 0, "\(rebuilt.output)")
@@ -183,7 +183,7 @@ import VolumeProtocol
         #expect(try await two.call("volume.get", .object(["volume_id": .string(volume.id)]), as: Volume.self).sizeGB == 2)
         _ = try await two.call("volume.delete", .object(["volume_id": .string(volume.id), "wait": .bool(true)]))
         try await Invariants.settle(second)
-        second.terminate()
+        await second.terminate()
         #expect(try await Invariants.check(second).isEmpty)
     }
 
@@ -212,11 +212,11 @@ import VolumeProtocol
         try Firewall.restore(uid: owner.uid)
         try await first.start()
         #expect(try await first.client().call("service.status", as: ServiceStatus.self).state == "standby")
-        first.terminate()
+        await first.terminate()
         _ = try await two.call("snapshot.delete", .object(["snapshot_id": .string(snapshot.snapshot?.id ?? ""), "wait": .bool(true)]))
         _ = try await two.call("volume.delete", .object(["volume_id": .string(volume.id), "wait": .bool(true)]))
         try await Invariants.settle(second)
-        second.terminate()
+        await second.terminate()
         #expect(try await Invariants.check(second).isEmpty)
     }
 }

@@ -8,7 +8,7 @@ import VolumeProtocol
 /// `limit` and `marker`, the same JSON a decoder reads back, bad pages refused by name.
 @Suite(.timeLimit(.minutes(5))) struct VolumeListTests {
     @Test func listsInOrderAndPagesWithLimitAndMarker() async throws {
-        let daemon = try DaemonProcess()
+        let daemon = try await DaemonProcess()
         defer { daemon.cleanUp() }
         try await daemon.start()
         let client = try daemon.client()

@@ -15,7 +15,7 @@ import VolumeProtocol
     }
 
     @Test func revertRestoresTheSnapshotsDataAndKeepsTheSize() async throws {
-        let daemon = try DaemonProcess()
+        let daemon = try await DaemonProcess()
         defer { daemon.cleanUp() }
         try await daemon.start()
         let client = try daemon.client()
@@ -46,7 +46,7 @@ import VolumeProtocol
         #expect(reverted.volume?.status == "available")
         #expect(reverted.volume?.sizeGB == 2)
         #expect(try await daemon.cluster.read(pool: daemon.pool, image: image, length: 8192) == before)
-        let info = try daemon.cluster.rbd(["info", "--format", "json", "\(daemon.pool)/\(image)"])
+        let info = try await daemon.cluster.rbd(["info", "--format", "json", "\(daemon.pool)/\(image)"])
         #expect(info.contains("\"size\":\(2 << 30)"), "grown back to the volume's size after the rollback")
 
         // A snapshot of another volume is refused, naming both.
@@ -57,7 +57,7 @@ import VolumeProtocol
     }
 
     @Test func attachReturnsTheClustersMonitorsAndGuardsDeletes() async throws {
-        let daemon = try DaemonProcess(extraConfig: "rbd_secret_uuid = 457eb676-33da-42ec-9a8c-9293d545c337")
+        let daemon = try await DaemonProcess(extraConfig: "rbd_secret_uuid = 457eb676-33da-42ec-9a8c-9293d545c337")
         defer { daemon.cleanUp() }
         try await daemon.start()
         let client = try daemon.client()
@@ -104,7 +104,7 @@ import VolumeProtocol
         // A multiattach volume has no exclusive-lock and takes two hosts; force deletes it attached.
         let shared = try await create(client, ["size_gb": .int(1), "multiattach": .bool(true)])
         #expect(shared.multiattach)
-        let features = try daemon.cluster.rbd(["info", "--format", "json", "\(daemon.pool)/\(shared.rbdImage)"])
+        let features = try await daemon.cluster.rbd(["info", "--format", "json", "\(daemon.pool)/\(shared.rbdImage)"])
         #expect(!features.contains("exclusive-lock"))
         for host in ["compute-1", "compute-2"] {
             _ = try await client.call("volume.attach", .object([
@@ -122,7 +122,7 @@ import VolumeProtocol
     }
 
     @Test func capacityMatchesCephDf() async throws {
-        let daemon = try DaemonProcess()
+        let daemon = try await DaemonProcess()
         defer { daemon.cleanUp() }
         try await daemon.start()
         let client = try daemon.client()
@@ -135,8 +135,9 @@ import VolumeProtocol
         let deadline = ContinuousClock.now + .seconds(30)
         // Both reads must come from the same OSD report: read the daemon's figure between two
         // `ceph df`s that agree with each other.
-        func storedNow() throws -> [String: Any] {
-            try #require(try JSONSerialization.jsonObject(with: Data(daemon.cluster.ceph(["df", "--format", "json"]).utf8)) as? [String: Any])
+        func storedNow() async throws -> [String: Any] {
+            let text = try await daemon.cluster.ceph(["df", "--format", "json"])
+            return try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
         }
         func stat(_ df: [String: Any], _ key: String) -> Int64? {
             let entry = (df["pools"] as? [[String: Any]])?.first { $0["name"] as? String == daemon.pool }
@@ -150,9 +151,9 @@ import VolumeProtocol
         }
         var before: [String: Any] = [:]
         while ContinuousClock.now < deadline {
-            before = try storedNow()
+            before = try await storedNow()
             capacity = try await client.call("service.capacity", as: [PoolCapacity].self).first { $0.pool == daemon.pool }
-            df = try storedNow()
+            df = try await storedNow()
             if (capacity?.usedBytes ?? 0) >= 16 << 20, let now = stored(df), stored(before) == now, now == capacity?.usedBytes, steady(before, df) { break }
             try await Task.sleep(for: .seconds(1))
         }
@@ -174,7 +175,7 @@ import VolumeProtocol
         #expect(abs(pool.overSubscriptionRatio - Double(pool.provisionedBytes) / Double(pool.totalBytes)) < 0.001)
 
         // With a quota, total is the quota and free is what is left of it.
-        try daemon.cluster.ceph(["osd", "pool", "set-quota", daemon.pool, "max_bytes", String(1 << 30)])
+        try await daemon.cluster.ceph(["osd", "pool", "set-quota", daemon.pool, "max_bytes", String(1 << 30)])
         let quoted = try #require(try await client.call("service.capacity", as: [PoolCapacity].self).first { $0.pool == daemon.pool })
         #expect(quoted.quotaBytes == 1 << 30)
         #expect(quoted.totalBytes == 1 << 30)
@@ -182,17 +183,17 @@ import VolumeProtocol
         // (a memstore OSD on a busy test machine may have less than a GiB free).
         let left = max(0, (1 << 30) - quoted.usedBytes)
         #expect(quoted.freeBytes <= left)
-        if let room = stat(try storedNow(), "max_avail"), room > left + left / 10 {
+        if let room = stat(try await storedNow(), "max_avail"), room > left + left / 10 {
             #expect(quoted.freeBytes == left, "the quota, not the OSDs, is the limit here")
         }
     }
 
     @Test func manageAdoptsAnImageAndUnmanageReleasesIt() async throws {
-        let daemon = try DaemonProcess()
+        let daemon = try await DaemonProcess()
         defer { daemon.cleanUp() }
         try await daemon.start()
         let client = try daemon.client()
-        try daemon.cluster.rbd(["create", "--size", "100M", "\(daemon.pool)/legacy-disk"])
+        try await daemon.cluster.rbd(["create", "--size", "100M", "\(daemon.pool)/legacy-disk"])
         try await daemon.cluster.fill(pool: daemon.pool, image: "legacy-disk", megabytes: 4)
         let data = try await daemon.cluster.read(pool: daemon.pool, image: "legacy-disk", length: 4096)
 
@@ -225,7 +226,7 @@ import VolumeProtocol
         #expect(managed.source == .managed)
         #expect(try await daemon.cluster.contents(of: daemon.pool).images == ["volume-\(managed.id)"])
         #expect(try await daemon.cluster.read(pool: daemon.pool, image: "volume-\(managed.id)", length: 4096) == data)
-        let tag = try daemon.cluster.rbd(["image-meta", "get", "\(daemon.pool)/volume-\(managed.id)", "volumed.volume_id"])
+        let tag = try await daemon.cluster.rbd(["image-meta", "get", "\(daemon.pool)/volume-\(managed.id)", "volumed.volume_id"])
         #expect(tag.trimmingCharacters(in: .whitespacesAndNewlines) == managed.id)
         // Adopting it twice, or a name with '/', is refused.
         let twice = try await client.call("volume.manage", .object(["rbd_image": .string("volume-\(managed.id)")]))
@@ -238,19 +239,19 @@ import VolumeProtocol
         #expect(released.job.state == "succeeded")
         #expect(try await client.call("volume.list", as: [Volume].self).isEmpty)
         #expect(try await daemon.cluster.contents(of: daemon.pool).images == ["volume-\(managed.id)"])
-        let meta = try daemon.cluster.rbd(["image-meta", "list", "--format", "json", "\(daemon.pool)/volume-\(managed.id)"])
+        let meta = try await daemon.cluster.rbd(["image-meta", "list", "--format", "json", "\(daemon.pool)/volume-\(managed.id)"])
         #expect(!meta.contains("volumed."))
     }
 
     /// A purge removes only the snapshots volumed made: a managed image's own snapshot survives
     /// the volume's delete, even when its name looks like volumed's.
     @Test func aPurgeNeverRemovesASnapshotTheImageHadBeforeManage() async throws {
-        let daemon = try DaemonProcess()
+        let daemon = try await DaemonProcess()
         defer { daemon.cleanUp() }
         try await daemon.start()
         let client = try daemon.client()
-        try daemon.cluster.rbd(["create", "--size", "64M", "\(daemon.pool)/old-disk"])
-        try daemon.cluster.rbd(["snap", "create", "\(daemon.pool)/old-disk@snapshot-pre-upgrade"])
+        try await daemon.cluster.rbd(["create", "--size", "64M", "\(daemon.pool)/old-disk"])
+        try await daemon.cluster.rbd(["snap", "create", "\(daemon.pool)/old-disk@snapshot-pre-upgrade"])
         let managed = try #require(try await client.call(
             "volume.manage", .object(["rbd_image": .string("old-disk"), "wait": .bool(true)]), as: MutationResult.self).volume)
         // One of volumed's own, made and deleted, goes as always.
@@ -260,7 +261,7 @@ import VolumeProtocol
         #expect(try await client.call("service.reconcile", as: Drift.self).staleSnapshots.isEmpty, "the image's own snapshot is not stale")
         _ = try await client.call("volume.delete", .object(["volume_id": .string(managed.id), "wait": .bool(true)]))
         try await Invariants.settle(daemon)
-        let snapshots = try daemon.cluster.rbd(["snap", "ls", "\(daemon.pool)/volume-\(managed.id)"])
+        let snapshots = try await daemon.cluster.rbd(["snap", "ls", "\(daemon.pool)/volume-\(managed.id)"])
         #expect(snapshots.contains("snapshot-pre-upgrade"), "the image's own snapshot is kept: \(snapshots)")
         #expect(!snapshots.contains(made.rbdSnapshot), "volumed's own is removed: \(snapshots)")
         #expect(try await client.call("volume.list", as: [Volume].self).isEmpty, "the volume is gone for users")

@@ -8,14 +8,14 @@ import Testing
 
     init() async throws {
         // gid 65533 may change things; uid/gid 65534 (nobody) may only read.
-        daemon = try DaemonProcess(defaultExtra: "admin_groups = 65533")
+        daemon = try await DaemonProcess(defaultExtra: "admin_groups = 65533")
         try await daemon.start()
         chmod(daemon.socketPath, 0o666)
     }
 
     deinit { daemon.cleanUp() }
 
-    struct Result {
+    struct Result: Sendable {
         var status: Int32
         var stdout: String
         var stderr: String
@@ -23,40 +23,44 @@ import Testing
     }
 
     /// Runs volumectl, optionally as another user and group (setpriv, no supplementary groups).
-    func volumectl(_ arguments: [String], as ids: (uid: Int, gid: Int)? = nil) throws -> Result {
+    func volumectl(_ arguments: [String], as ids: (uid: Int, gid: Int)? = nil) async throws -> Result {
         let binary = (ProcessInfo.processInfo.environment["VOLUMED_BIN"] ?? ".build/debug") + "/volumectl"
-        let process = Process()
-        if let ids {
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
-            process.arguments = ["--reuid=\(ids.uid)", "--regid=\(ids.gid)", "--clear-groups", binary] + arguments
-        } else {
-            process.executableURL = URL(fileURLWithPath: binary)
-            process.arguments = arguments
+        let socketPath = daemon.socketPath
+        let user = ids.map { [$0.uid, $0.gid] }
+        return try await onOwnThread {
+            let process = Process()
+            if let user {
+                process.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
+                process.arguments = ["--reuid=\(user[0])", "--regid=\(user[1])", "--clear-groups", binary] + arguments
+            } else {
+                process.executableURL = URL(fileURLWithPath: binary)
+                process.arguments = arguments
+            }
+            process.environment = ["VOLUMED_SOCKET": socketPath]
+            let out = Pipe(), err = Pipe()
+            process.standardOutput = out
+            process.standardError = err
+            try process.run()
+            let stdout = out.fileHandleForReading.readDataToEndOfFile()
+            let stderr = err.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            return Result(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+                          stderr: String(decoding: stderr, as: UTF8.self))
         }
-        process.environment = ["VOLUMED_SOCKET": daemon.socketPath]
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Result(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-                      stderr: String(decoding: stderr, as: UTF8.self))
     }
 
     func id(_ result: Result, _ key: String) -> String {
         ((result.json as? [String: Any])?[key] as? [String: Any])?["id"] as? String ?? ""
     }
 
-    @Test func everyCommandPrintsParsableJSON() throws {
-        let created = try volumectl(["volume", "create", "--size", "1", "--name", "j", "--wait", "--json"])
+    @Test func everyCommandPrintsParsableJSON() async throws {
+        let created = try await volumectl(["volume", "create", "--size", "1", "--name", "j", "--wait", "--json"])
         #expect(created.status == 0, "\(created.stderr)")
         let volume = id(created, "volume")
-        let snapshot = try volumectl(["snapshot", "create", volume, "--wait", "--json"])
+        let snapshot = try await volumectl(["snapshot", "create", volume, "--wait", "--json"])
         let snap = id(snapshot, "snapshot")
-        let fromSnap = try volumectl(["volume", "from-snapshot", snap, "--wait", "--json"])
-        let clone = try volumectl(["volume", "clone", volume, "--size", "2", "--wait", "--json"])
+        let fromSnap = try await volumectl(["volume", "from-snapshot", snap, "--wait", "--json"])
+        let clone = try await volumectl(["volume", "clone", volume, "--size", "2", "--wait", "--json"])
         let cloneID = id(clone, "volume")
         let commands: [[String]] = [
             ["status"], ["volume", "list"], ["volume", "show", volume], ["volume", "extend", cloneID, "--size", "3", "--wait"],
@@ -67,57 +71,54 @@ import Testing
             #expect(result.status == 0 && result.json != nil)
         }
         for command in commands {
-            let result = try volumectl(command + ["--json"])
+            let result = try await volumectl(command + ["--json"])
             #expect(result.status == 0, "\(command): \(result.stderr)")
             #expect(result.json != nil, "\(command) printed: \(result.stdout.prefix(200))")
         }
-        let jobs = try #require(try volumectl(["job", "list", "--json"]).json as? [[String: Any]])
+        let jobs = try #require(try await volumectl(["job", "list", "--json"]).json as? [[String: Any]])
         let jobID = try #require(jobs.first?["id"] as? String)
-        #expect(try volumectl(["job", "show", jobID, "--json"]).json != nil)
-        #expect(try volumectl(["job", "wait", jobID, "--json"]).json != nil)
-        #expect(try volumectl(["job", "cancel", jobID, "--json"]).status == 3, "a finished job cannot be cancelled: conflict")
+        #expect(try await volumectl(["job", "show", jobID, "--json"]).json != nil)
+        #expect(try await volumectl(["job", "wait", jobID, "--json"]).json != nil)
+        #expect(try await volumectl(["job", "cancel", jobID, "--json"]).status == 3, "a finished job cannot be cancelled: conflict")
         for target in [id(fromSnap, "volume"), cloneID, volume] {
-            #expect(try volumectl(["volume", "delete", target, "--wait", "--json"]).json != nil)
+            #expect(try await volumectl(["volume", "delete", target, "--wait", "--json"]).json != nil)
         }
-        #expect(try volumectl(["snapshot", "delete", snap, "--wait", "--json"]).status == 0)
-        #expect(try volumectl(["job", "wait", "--all"]).status == 0)
+        #expect(try await volumectl(["snapshot", "delete", snap, "--wait", "--json"]).status == 0)
+        #expect(try await volumectl(["job", "wait", "--all"]).status == 0)
     }
 
-    @Test func exitCodesSayWhatWentWrong() throws {
+    @Test func exitCodesSayWhatWentWrong() async throws {
         let missing = UUID().uuidString.lowercased()
-        #expect(try volumectl(["volume", "show", missing]).status == 2)
-        #expect(try volumectl(["volume", "create"]).status == 64, "a missing --size is a usage error")
-        #expect(try volumectl(["volume", "show", "not-a-uuid"]).status == 64)
-        let created = try volumectl(["volume", "create", "--size", "2", "--wait", "--json"])
+        #expect(try await volumectl(["volume", "show", missing]).status == 2)
+        #expect(try await volumectl(["volume", "create"]).status == 64, "a missing --size is a usage error")
+        #expect(try await volumectl(["volume", "show", "not-a-uuid"]).status == 64)
+        let created = try await volumectl(["volume", "create", "--size", "2", "--wait", "--json"])
         let volume = id(created, "volume")
         let job = ((created.json as? [String: Any])?["job"] as? [String: Any])?["id"] as? String ?? ""
-        #expect(try volumectl(["job", "cancel", job]).status == 3, "a finished job cannot be cancelled: conflict")
-        let shrink = try volumectl(["volume", "extend", volume, "--size", "1"])
+        #expect(try await volumectl(["job", "cancel", job]).status == 3, "a finished job cannot be cancelled: conflict")
+        let shrink = try await volumectl(["volume", "extend", volume, "--size", "1"])
         #expect(shrink.status == 64)
         #expect(shrink.stderr.contains("volumes only grow"))
-        let unreachable = Process()
-        unreachable.executableURL = URL(fileURLWithPath: (ProcessInfo.processInfo.environment["VOLUMED_BIN"] ?? ".build/debug") + "/volumectl")
-        unreachable.arguments = ["status", "--socket", "/nonexistent/volumed.sock"]
-        unreachable.standardError = Pipe()
-        try unreachable.run()
-        unreachable.waitUntilExit()
-        #expect(unreachable.terminationStatus == 69)
-        _ = try volumectl(["volume", "delete", volume, "--wait"])
+        let unreachable = try await DaemonProcess.run(
+            (ProcessInfo.processInfo.environment["VOLUMED_BIN"] ?? ".build/debug") + "/volumectl",
+            ["status", "--socket", "/nonexistent/volumed.sock"])
+        #expect(unreachable.status == 69)
+        _ = try await volumectl(["volume", "delete", volume, "--wait"])
     }
 
-    @Test func usersOutsideTheAdminGroupsCanReadButNotChange() throws {
-        let list = try volumectl(["volume", "list", "--json"], as: (65534, 65534))
+    @Test func usersOutsideTheAdminGroupsCanReadButNotChange() async throws {
+        let list = try await volumectl(["volume", "list", "--json"], as: (65534, 65534))
         #expect(list.status == 0, "\(list.stderr)")
         #expect(list.json != nil)
-        #expect(try volumectl(["status"], as: (65534, 65534)).status == 0)
-        let refused = try volumectl(["volume", "create", "--size", "1"], as: (65534, 65534))
+        #expect(try await volumectl(["status"], as: (65534, 65534)).status == 0)
+        let refused = try await volumectl(["volume", "create", "--size", "1"], as: (65534, 65534))
         #expect(refused.status == 4)
         #expect(refused.stderr.contains("needs root or membership in one of admin_groups"))
         // Reconcile opens every image in the pools: a change for access, even without --fix.
-        let reconcile = try volumectl(["reconcile"], as: (65534, 65534))
+        let reconcile = try await volumectl(["reconcile"], as: (65534, 65534))
         #expect(reconcile.status == 4, "\(reconcile.stderr)")
-        let admin = try volumectl(["volume", "create", "--size", "1", "--wait", "--json"], as: (65534, 65533))
+        let admin = try await volumectl(["volume", "create", "--size", "1", "--wait", "--json"], as: (65534, 65533))
         #expect(admin.status == 0, "a member of an admin group may change things: \(admin.stderr)")
-        _ = try volumectl(["volume", "delete", id(admin, "volume"), "--wait"])
+        _ = try await volumectl(["volume", "delete", id(admin, "volume"), "--wait"])
     }
 }
