@@ -63,30 +63,16 @@ public struct IOContext: Sendable {
     }
 
     public func listImages() throws(RBDError) -> [(id: String, name: String)] {
-        var capacity = 64
-        while true {
-            var specs = [rbd_image_spec_t](repeating: rbd_image_spec_t(), count: capacity)
-            var count = capacity
-            let rc = rbd_list2(handle.raw, &specs, &count)
-            if rc == -ERANGE { capacity = max(count, capacity * 2); continue }
-            try check(rc, "list images in \(pool)")
-            defer { rbd_image_spec_list_cleanup(&specs, count) }
-            return (0..<count).map { (String(cString: specs[$0].id), String(cString: specs[$0].name)) }
-        }
+        try growingList(
+            "list images in \(pool)", empty: rbd_image_spec_t(), capacity: 64, list: { rbd_list2(handle.raw, &$0, &$1) },
+            cleanup: { rbd_image_spec_list_cleanup(&$0, $1) }, read: { (String(cString: $0.id), String(cString: $0.name)) })
     }
 
     /// Entries of the pool's trash: `(id, name)`.
     public func trashEntries() throws(RBDError) -> [(id: String, name: String)] {
-        var capacity = 16
-        while true {
-            var entries = [rbd_trash_image_info_t](repeating: rbd_trash_image_info_t(), count: capacity)
-            var count = capacity
-            let rc = rbd_trash_list(handle.raw, &entries, &count)
-            if rc == -ERANGE { capacity = max(count, capacity * 2); continue }
-            try check(rc, "list trash of \(pool)")
-            defer { rbd_trash_list_cleanup(&entries, count) }
-            return (0..<count).map { (String(cString: entries[$0].id), String(cString: entries[$0].name)) }
-        }
+        try growingList(
+            "list trash of \(pool)", empty: rbd_trash_image_info_t(), capacity: 16, list: { rbd_trash_list(handle.raw, &$0, &$1) },
+            cleanup: { rbd_trash_list_cleanup(&$0, $1) }, read: { (String(cString: $0.id), String(cString: $0.name)) })
     }
 
     public func withImage<T>(

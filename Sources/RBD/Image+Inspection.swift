@@ -32,16 +32,9 @@ extension Image {
 
     /// Clients watching the image (a mapped or attached image has one per user), by address.
     public func watchers() throws(RBDError) -> [String] {
-        var capacity = 4
-        while true {
-            var list = [rbd_image_watcher_t](repeating: rbd_image_watcher_t(), count: capacity)
-            var count = capacity
-            let rc = rbd_watchers_list(raw, &list, &count)
-            if rc == -ERANGE { capacity = max(count, capacity * 2); continue }
-            try check(rc, "list watchers of \(pool)/\(name)")
-            defer { rbd_watchers_list_cleanup(&list, count) }
-            return (0..<count).map { String(cString: list[$0].addr) }
-        }
+        try growingList(
+            "list watchers of \(pool)/\(name)", empty: rbd_image_watcher_t(), capacity: 4, list: { rbd_watchers_list(raw, &$0, &$1) },
+            cleanup: { rbd_watchers_list_cleanup(&$0, $1) }, read: { String(cString: $0.addr) })
     }
 
     /// Every metadata key and value whose key starts with `prefix`.

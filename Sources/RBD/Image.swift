@@ -12,12 +12,6 @@ public struct Image: ~Copyable {
         public var pool: String
         public var image: String
         public var snapshot: String
-
-        public init(pool: String, image: String, snapshot: String) {
-            self.pool = pool
-            self.image = image
-            self.snapshot = snapshot
-        }
     }
 
     public struct Snapshot: Sendable, Equatable {
@@ -176,16 +170,10 @@ public struct Image: ~Copyable {
     }
 
     private func selectedSnapshotChildren(_ what: String) throws(RBDError) -> [String] {
-        var capacity = 8
-        while true {
-            var specs = [rbd_linked_image_spec_t](repeating: rbd_linked_image_spec_t(), count: capacity)
-            var count = capacity
-            let rc = rbd_list_children3(raw, &specs, &count)
-            if rc == -ERANGE { capacity = max(count, capacity * 2); continue }
-            try check(rc, "list children of \(what)")
-            defer { rbd_linked_image_spec_list_cleanup(&specs, count) }
-            return (0..<count).map { "\(String(cString: specs[$0].pool_name))/\(String(cString: specs[$0].image_name))" }
-        }
+        try growingList(
+            "list children of \(what)", empty: rbd_linked_image_spec_t(), capacity: 8, list: { rbd_list_children3(raw, &$0, &$1) },
+            cleanup: { rbd_linked_image_spec_list_cleanup(&$0, $1) },
+            read: { "\(String(cString: $0.pool_name))/\(String(cString: $0.image_name))" })
     }
 
     /// Clients holding the image's exclusive lock, as `client.<id>`.

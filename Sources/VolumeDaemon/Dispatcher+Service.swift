@@ -6,7 +6,7 @@ import VolumeProtocol
 extension Dispatcher {
     /// `service.capacity`
     func serviceCapacity(_ request: Request) async throws -> any Encodable & Sendable {
-        try await engine.capacity().map(VolumeProtocol.PoolCapacity.init)
+        try await engine.capacity()
     }
 
     /// `service.reconcile`
@@ -16,7 +16,7 @@ extension Dispatcher {
         if fix {
             guard isActive() else { throw RPCError.domain(.busy, "service.reconcile with fix: this daemon is in standby") }
         }
-        return Drift(try await engine.reconcile(fix: fix))
+        return try await engine.reconcile(fix: fix)
     }
 
     /// `service.status`

@@ -48,7 +48,7 @@ extension Dispatcher {
         guard let host = try connector.name("host") else { throw RPCError.invalidParams("volume.attach: connector.host is required") }
         let (attachment, details) = try await engine.attachVolume(id: id, host: host, connector: connector.json())
         let volume = try await engine.volume(id: id)
-        return AttachResult(attachment: Attachment(attachment), connectionInfo: ConnectionInfo(details), volume: Volume(volume))
+        return AttachResult(attachment: Attachment(attachment), connectionInfo: ConnectionInfo(data: details), volume: Volume(volume))
     }
 
     /// `volume.detach`

@@ -23,7 +23,7 @@ public struct Dispatcher: Sendable {
     let holder: @Sendable () -> ServiceStatus.Holder?
     let statusLine: @Sendable () async -> String
     /// Pool capacity as last measured in the background.
-    let capacity: @Sendable () -> [VolumeEngine.PoolCapacity]?
+    let capacity: @Sendable () -> [PoolCapacity]?
     let startedAt: ContinuousClock.Instant
     let version: String
     let logger: Logger
@@ -153,7 +153,7 @@ public struct Dispatcher: Sendable {
                 workers: config.workers, rbdMaxCloneDepth: config.rbdMaxCloneDepth,
                 rbdFlattenVolumeFromSnapshot: config.rbdFlattenVolumeFromSnapshot,
                 rbdConcurrentFlattenOperations: config.rbdConcurrentFlattenOperations, logLevel: config.logLevel.rawValue))
-        status.capacity = capacity()?.map(VolumeProtocol.PoolCapacity.init)
+        status.capacity = capacity()
         status.stateStore = config.stateStore.rawValue
         status.holder = holder()
         return status

@@ -44,19 +44,7 @@ final class Reloader: Sendable {
         let needRestart = Self.restartOnlyChanges(from: previous, to: next)
         var applied = next
         // What cannot change live keeps its running value until a restart.
-        applied.stateDir = previous.stateDir
-        applied.socketPath = previous.socketPath
-        applied.rbdPool = previous.rbdPool
-        applied.rbdUser = previous.rbdUser
-        applied.rbdCephConf = previous.rbdCephConf
-        applied.rbdKeyring = previous.rbdKeyring
-        applied.rbdStoreChunkSize = previous.rbdStoreChunkSize
-        applied.imagesPool = previous.imagesPool
-        applied.imagesChunkSize = previous.imagesChunkSize
-        applied.imagesRBDPool = previous.imagesRBDPool
-        applied.rbdClusterName = previous.rbdClusterName
-        applied.rbdSecretUUID = previous.rbdSecretUUID
-        applied.clusterLockLease = previous.clusterLockLease
+        for option in Self.restartOnly { option.keep(&applied, previous) }
         await engine.apply(applied.engine)
         logLevel.value = applied.logLevel
         let policy = await AccessPolicy(adminGroups: applied.adminGroups, logger: logger)
@@ -73,20 +61,15 @@ final class Reloader: Sendable {
     }
 
     static func restartOnlyChanges(from a: Configuration, to b: Configuration) -> [String] {
-        var changed: [String] = []
-        if a.stateDir != b.stateDir { changed.append("state_dir") }
-        if a.socketPath != b.socketPath { changed.append("socket_path") }
-        if a.rbdPool != b.rbdPool { changed.append("rbd_pool") }
-        if a.rbdUser != b.rbdUser { changed.append("rbd_user") }
-        if a.rbdCephConf != b.rbdCephConf { changed.append("rbd_ceph_conf") }
-        if a.rbdKeyring != b.rbdKeyring { changed.append("rbd_keyring") }
-        if a.rbdStoreChunkSize != b.rbdStoreChunkSize { changed.append("rbd_store_chunk_size") }
-        if a.imagesPool != b.imagesPool { changed.append("[images] rbd_store_pool") }
-        if a.imagesChunkSize != b.imagesChunkSize { changed.append("[images] rbd_store_chunk_size") }
-        if a.imagesRBDPool != b.imagesRBDPool { changed.append("[libvirt] images_rbd_pool") }
-        if a.rbdClusterName != b.rbdClusterName { changed.append("rbd_cluster_name") }
-        if a.rbdSecretUUID != b.rbdSecretUUID { changed.append("rbd_secret_uuid") }
-        if a.clusterLockLease != b.clusterLockLease { changed.append("cluster_lock_lease") }
-        return changed
+        restartOnly.filter { $0.differs(a, b) }.map(\.name)
     }
+
+    /// The options that take effect only at a restart (the socket, the pools, who volumed is to the cluster).
+    static let restartOnly: [RestartOnlyOption] = [
+        .init("state_dir", \.stateDir), .init("socket_path", \.socketPath), .init("rbd_pool", \.rbdPool), .init("rbd_user", \.rbdUser),
+        .init("rbd_ceph_conf", \.rbdCephConf), .init("rbd_keyring", \.rbdKeyring), .init("rbd_store_chunk_size", \.rbdStoreChunkSize),
+        .init("[images] rbd_store_pool", \.imagesPool), .init("[images] rbd_store_chunk_size", \.imagesChunkSize),
+        .init("[libvirt] images_rbd_pool", \.imagesRBDPool), .init("rbd_cluster_name", \.rbdClusterName),
+        .init("rbd_secret_uuid", \.rbdSecretUUID), .init("cluster_lock_lease", \.clusterLockLease),
+    ]
 }

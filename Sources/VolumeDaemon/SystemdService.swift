@@ -4,6 +4,7 @@ import NIOCore
 import NIOPosix
 import ServiceLifecycle
 import Synchronization
+import Lifecycle
 import Systemd
 import UnixSignals
 import VolumeEngine
@@ -21,7 +22,7 @@ final class SystemdService: Service, Sendable {
     /// when the question still waiting for an answer was asked.
     let probe = Mutex<Probe>(Probe())
     /// Pool capacity, refreshed every 30 s while the monitors answer (for `service.status`).
-    let capacity = Mutex<[VolumeEngine.PoolCapacity]?>(nil)
+    let capacity = Mutex<[PoolCapacity]?>(nil)
 
     struct Probe {
         var health: (status: String, unavailable: [String])?

@@ -187,7 +187,7 @@ extension Engine {
     public func revertVolume(id: String, snapshotID: String, force: Bool) async throws -> Accepted {
         try await admit { tx in
             let row = try tx.volume(id)
-            _ = try VolumeLifecycle.visible(row, id: id)
+            _ = try row.visible(as: "volume", id: id)
             let snapshot = try SnapshotLifecycle.admit(.revertTo, to: try tx.snapshot(snapshotID), id: snapshotID).snapshot
             let volume = try VolumeLifecycle.admit(.revert(to: snapshot, force: force), to: row, id: id).volume
             let job = JobRecord(

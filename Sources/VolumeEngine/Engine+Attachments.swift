@@ -3,22 +3,10 @@ import Lifecycle
 import RBD
 import VolumeStore
 
-/// What a hypervisor needs to open a volume over librbd (Cinder's initialize_connection).
-public struct ConnectionDetails: Sendable, Equatable {
-    public var name: String
-    public var hosts: [String]
-    public var ports: [String]
-    public var clusterName: String
-    public var authEnabled: Bool
-    public var authUsername: String
-    public var secretUUID: String?
-    public var volumeID: String
-}
-
 /// Attachments: Cinder's initialize_connection / terminate_connection. They change only the
 /// database (no cluster state), so they answer at once, without a job.
 extension Engine {
-    public func attachVolume(id: String, host: String, connector: String) async throws -> (AttachmentRecord, ConnectionDetails) {
+    public func attachVolume(id: String, host: String, connector: String) async throws -> (AttachmentRecord, ConnectionInfo.Data) {
         // Ask the cluster first: a failure here must not leave an attachment recorded.
         let settings = self.settings
         let (monitors, auth) = try await cluster.run { session in
@@ -35,7 +23,7 @@ extension Engine {
         }
         let volume = attachment.1
         logger.info("attached to \(host)", metadata: ["volume_id": "\(id)", "attachment_id": "\(attachment.0.id)"])
-        let details = ConnectionDetails(
+        let details = ConnectionInfo.Data(
             name: "\(volume.pool)/\(volume.rbdImage)", hosts: monitors.map(\.host), ports: monitors.map { String($0.port) },
             clusterName: settings.clusterName, authEnabled: auth.contains("cephx"), authUsername: settings.rbdUser,
             secretUUID: settings.secretUUID, volumeID: id)
@@ -44,7 +32,7 @@ extension Engine {
 
     public func detachVolume(id: String, attachmentID: String) async throws -> VolumeRecord {
         let volume = try await store.admit { tx -> VolumeRecord in
-            var volume = try VolumeLifecycle.visible(try tx.volume(id), id: id)
+            var volume = try tx.volume(id).visible(as: "volume", id: id)
             guard let attachment = try tx.attachment(attachmentID), attachment.volumeID == id else {
                 throw EngineError.notFound("attachment \(attachmentID) of volume \(id) not found")
             }
@@ -56,19 +44,6 @@ extension Engine {
         logger.info("detached", metadata: ["volume_id": "\(id)", "attachment_id": "\(attachmentID)"])
         return volume
     }
-}
-
-/// One pool's capacity, with Cinder's quota-aware formula.
-public struct PoolCapacity: Sendable, Equatable {
-    public var pool: String
-    public var totalBytes: Int64
-    public var freeBytes: Int64
-    public var usedBytes: Int64
-    /// What the database promised: volume sizes (and image sizes in the image pool).
-    public var provisionedBytes: Int64
-    public var quotaBytes: Int64?
-    /// provisioned ÷ total.
-    public var overSubscriptionRatio: Double
 }
 
 extension Engine {

@@ -6,14 +6,14 @@ import VolumeStore
 /// worker has it.
 extension Engine {
     public func volume(id: String) async throws -> VolumeRecord {
-        try await refusalsAsEngineErrors { try await store.read { try VolumeLifecycle.visible(try $0.volume(id), id: id) } }
+        try await refusalsAsEngineErrors { try await store.read { try $0.volume(id).visible(as: "volume", id: id) } }
     }
 
     /// A volume with its attachments (`volume.get`).
     public func volumeWithAttachments(id: String) async throws -> (VolumeRecord, [AttachmentRecord]) {
         try await refusalsAsEngineErrors {
             try await store.read { tx in
-                let volume = try VolumeLifecycle.visible(try tx.volume(id), id: id)
+                let volume = try tx.volume(id).visible(as: "volume", id: id)
                 return (volume, try tx.attachments(volumeID: id))
             }
         }
@@ -39,7 +39,7 @@ extension Engine {
     }
 
     public func snapshot(id: String) async throws -> SnapshotRecord {
-        try await refusalsAsEngineErrors { try await store.read { try SnapshotLifecycle.visible(try $0.snapshot(id), id: id) } }
+        try await refusalsAsEngineErrors { try await store.read { try $0.snapshot(id).visible(as: "snapshot", id: id) } }
     }
 
     public func snapshots(volumeID: String?) async throws -> [SnapshotRecord] {
@@ -47,7 +47,7 @@ extension Engine {
     }
 
     public func image(id: String) async throws -> ImageRecord {
-        try await refusalsAsEngineErrors { try await store.read { try ImageLifecycle.visible(try $0.image(id), id: id) } }
+        try await refusalsAsEngineErrors { try await store.read { try $0.image(id).visible(as: "image", id: id) } }
     }
 
     public func images() async throws -> [ImageRecord] {

@@ -15,6 +15,9 @@ public enum EngineError: Error, Sendable, Equatable, CustomStringConvertible {
     case internalError(String)
 
     /// What kind of failure this is (the wire's `data.kind`, a job row's `error_kind`).
+    /// The job was cancelled (its rollback is an undo the user asked for, not a failure).
+    public var isCancellation: Bool { if case .cancelled = self { true } else { false } }
+
     public var kind: FailureKind {
         switch self {
         case .notFound: .notFound

@@ -124,6 +124,12 @@ final class JobContext: Sendable {
         if isCancelled { throw EngineError.cancelled("cancelled by request") }
     }
 
+    /// The volume row the job works on, as committed now.
+    func volume(_ id: String) async throws -> VolumeRecord { try await store.read { try $0.requireVolume(id) } }
+
+    /// The image row the job works on, as committed now.
+    func image(_ id: String) async throws -> ImageRecord { try await store.read { try $0.requireImage(id) } }
+
     /// Runs `body` on the blocking pool. When the cluster is unreachable, retries with a
     /// doubling wait, `clusterRetries` attempts in all, then fails with `cluster_unavailable`.
     func rbd<T: Sendable>(_ body: @escaping @Sendable (Cluster.Session) throws -> T) async throws -> T {

@@ -17,6 +17,18 @@ extension StoreTransaction {
     func endSnapshotJob(_ kind: JobKind, _ outcome: VolumeLifecycle.Outcome, snapshotID: String, prior: SnapshotStatus = .available) throws {
         try update(SnapshotLifecycle.ended(kind, outcome, snapshot: try requireSnapshot(snapshotID), prior: prior))
     }
+
+    /// The end of an image job: the status as the lifecycle says, and what the job learnt
+    /// (`change`: its location once uploaded, whether its RBD image is gone).
+    func endImageJob(
+        _ kind: JobKind, succeeded: Bool, imageID: String, prior: ImageStatus = .active, change: (inout ImageRecord) -> Void = { _ in }
+    ) throws -> [JobRecord] {
+        var image = try requireImage(imageID)
+        image.status = ImageLifecycle.ended(kind, succeeded: succeeded, from: image.status, prior: prior)
+        change(&image)
+        try update(image)
+        return []
+    }
 }
 
 extension Store {

@@ -29,33 +29,7 @@ public struct Volume: Sendable, Codable, Equatable {
         @Nullable public var volumeID: String?
         @Nullable public var imageID: String?
         public var rbdSnapshot: String
-        public init(volumeID: String?, imageID: String? = nil, rbdSnapshot: String) {
-            self.volumeID = volumeID
-            self.imageID = imageID
-            self.rbdSnapshot = rbdSnapshot
-        }
         enum CodingKeys: String, CodingKey { case volumeID = "volume_id", imageID = "image_id", rbdSnapshot = "rbd_snapshot" }
-    }
-
-    public init(
-        id: String, name: String, sizeGB: Int, status: String, pool: String, rbdImage: String,
-        parent: Parent?, source: Source?, cloneDepth: Int, multiattach: Bool = false, attachmentCount: Int = 0,
-        attachments: [Attachment]? = nil, createdAt: Date, updatedAt: Date
-    ) {
-        self.multiattach = multiattach
-        self.attachmentCount = attachmentCount
-        self.attachments = attachments
-        self.id = id
-        self.name = name
-        self.sizeGB = sizeGB
-        self.status = status
-        self.pool = pool
-        self.rbdImage = rbdImage
-        self.parent = parent
-        self.source = source
-        self.cloneDepth = cloneDepth
-        self.createdAt = createdAt
-        self.updatedAt = updatedAt
     }
 
     enum CodingKeys: String, CodingKey {
@@ -104,16 +78,6 @@ public struct Snapshot: Sendable, Codable, Equatable {
     public var rbdSnapshot: String
     public var createdAt: Date
 
-    public init(id: String, volumeID: String, name: String, status: String, sizeGB: Int, rbdSnapshot: String, createdAt: Date) {
-        self.id = id
-        self.volumeID = volumeID
-        self.name = name
-        self.status = status
-        self.sizeGB = sizeGB
-        self.rbdSnapshot = rbdSnapshot
-        self.createdAt = createdAt
-    }
-
     enum CodingKeys: String, CodingKey {
         case id, volumeID = "volume_id", name, status, sizeGB = "size_gb", rbdSnapshot = "rbd_snapshot"
         case createdAt = "created_at"
@@ -143,23 +107,6 @@ public struct Job: Sendable, Codable, Equatable {
             self.kind = kind
             self.message = message
         }
-    }
-
-    public init(
-        id: String, kind: String, state: String, progress: Double, error: JobError?, volumeID: String?,
-        snapshotID: String?, note: String?, createdAt: Date, startedAt: Date?, finishedAt: Date?
-    ) {
-        self.id = id
-        self.kind = kind
-        self.state = state
-        self.progress = progress
-        self.error = error
-        self.volumeID = volumeID
-        self.snapshotID = snapshotID
-        self.note = note
-        self.createdAt = createdAt
-        self.startedAt = startedAt
-        self.finishedAt = finishedAt
     }
 
     /// `state` as the lifecycle's type (nil for a state this client does not know).

@@ -6,6 +6,15 @@ import Lifecycle
 // (stored by raw value). Retroactive: the Lifecycle package stays free of GRDB, and only this
 // module gives its types these conformances.
 
+/// A row that records when it last changed (`StoreTransaction.update` stamps it).
+public protocol Timestamped {
+    var updatedAt: Date { get set }
+}
+
+extension VolumeRecord: Timestamped {}
+extension SnapshotRecord: Timestamped {}
+extension ImageRecord: Timestamped {}
+
 extension VolumeRecord: @retroactive FetchableRecord, @retroactive PersistableRecord {
     public static let databaseTableName = "volume"
 

@@ -320,11 +320,14 @@ public struct StoreTransaction {
             db, sql: "SELECT * FROM volume WHERE parent_volume_id = ? AND purged = 0", arguments: [volumeID])
     }
 
-    public func insert(_ volume: VolumeRecord) throws { try volume.insert(db) }
-    public func update(_ volume: VolumeRecord) throws {
-        var volume = volume
-        volume.updatedAt = Date()
-        try volume.update(db)
+    /// Writes a new row of any table.
+    public func insert(_ record: some PersistableRecord) throws { try record.insert(db) }
+
+    /// Writes a changed volume, snapshot or image, stamped with the time of the change.
+    public func update(_ record: some PersistableRecord & Timestamped) throws {
+        var record = record
+        record.updatedAt = Date()
+        try record.update(db)
     }
 
     // MARK: snapshots
@@ -350,12 +353,6 @@ public struct StoreTransaction {
         try SnapshotRecord.fetchAll(db, sql: "SELECT * FROM snapshot WHERE purged = 0")
     }
 
-    public func insert(_ snapshot: SnapshotRecord) throws { try snapshot.insert(db) }
-    public func update(_ snapshot: SnapshotRecord) throws {
-        var snapshot = snapshot
-        snapshot.updatedAt = Date()
-        try snapshot.update(db)
-    }
 
     // MARK: jobs
 
@@ -393,7 +390,6 @@ public struct StoreTransaction {
         try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM volume WHERE status != '\(VolumeStatus.deleted)'") ?? 0
     }
 
-    public func insert(_ job: JobRecord) throws { try job.insert(db) }
     public func update(_ job: JobRecord) throws { try job.update(db) }
 }
 
@@ -492,12 +488,6 @@ extension StoreTransaction {
             db, sql: "SELECT * FROM volume WHERE parent_image_id = ? AND purged = 0", arguments: [imageID])
     }
 
-    public func insert(_ image: ImageRecord) throws { try image.insert(db) }
-    public func update(_ image: ImageRecord) throws {
-        var image = image
-        image.updatedAt = Date()
-        try image.update(db)
-    }
 
     // MARK: attachments
 
@@ -508,7 +498,6 @@ extension StoreTransaction {
             db, sql: "SELECT * FROM attachment WHERE volume_id = ? ORDER BY created_at, id", arguments: [volumeID])
     }
 
-    public func insert(_ attachment: AttachmentRecord) throws { try attachment.insert(db) }
     public func delete(_ attachment: AttachmentRecord) throws { _ = try attachment.delete(db) }
 
     // MARK: capacity and rebuild

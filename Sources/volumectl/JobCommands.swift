@@ -13,9 +13,7 @@ struct JobCommand: AsyncParsableCommand {
         @Option(help: "How many.") var limit: Int = 20
 
         func run() async throws {
-            var params: [String: JSONValue] = ["limit": .int(Int64(limit))]
-            if let volume { params["volume_id"] = .string(volume) }
-            try Output.jobs(try await global.connect().run("job.list", params, as: [Job].self), json: global.json)
+            try await global.show("job.list", parameters(["limit": .int(Int64(limit)), "volume_id": .given(volume)]), as: [Job].self, with: Output.jobs)
         }
     }
 
@@ -24,9 +22,7 @@ struct JobCommand: AsyncParsableCommand {
         @OptionGroup var global: GlobalOptions
         @Argument(help: "The job's id.") var job: String
 
-        func run() async throws {
-            try Output.jobs([try await global.connect().run("job.get", ["job_id": .string(job)], as: Job.self)], json: global.json)
-        }
+        func run() async throws { try await global.show("job.get", ["job_id": .string(job)], as: Job.self) { try Output.jobs([$0], json: $1) } }
     }
 
     struct Cancel: AsyncParsableCommand {
@@ -34,9 +30,7 @@ struct JobCommand: AsyncParsableCommand {
         @OptionGroup var global: GlobalOptions
         @Argument(help: "The job's id.") var job: String
 
-        func run() async throws {
-            try Output.jobs([try await global.connect().run("job.cancel", ["job_id": .string(job)], as: Job.self)], json: global.json)
-        }
+        func run() async throws { try await global.show("job.cancel", ["job_id": .string(job)], as: Job.self) { try Output.jobs([$0], json: $1) } }
     }
 
     struct Wait: AsyncParsableCommand {

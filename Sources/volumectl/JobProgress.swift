@@ -43,31 +43,25 @@ enum JobProgress {
     ) async throws -> MutationResult {
         var result = try await client.run(method, params, as: MutationResult.self)
         guard wait else { return result }
+        /// `row` as the daemon has it now the job has ended; one gone after its delete succeeded is marked deleted.
+        func refreshed<Row: Decodable & Sendable & Identified>(
+            _ row: Row?, get method: String, key: String, after job: Job, deletedBy kind: JobKind, markDeleted: (inout Row) -> Void
+        ) async -> Row? {
+            guard var row else { return nil }
+            if let fresh = try? await client.call(method, .object([key: .string(row.id)]), as: Row.self) { return fresh }
+            if job.jobKind == kind && job.jobState == .succeeded { markDeleted(&row) }
+            return row
+        }
         let job = try await follow(result.job, client: client, json: json)
         result.job = job
-        if var volume = result.volume {
-            if let fresh = try? await client.call("volume.get", .object(["volume_id": .string(volume.id)]), as: Volume.self) {
-                volume = fresh
-            } else if job.jobKind == .deleteVolume && job.jobState == .succeeded {
-                volume.status = VolumeStatus.deleted.rawValue
-            }
-            result.volume = volume
+        result.volume = await refreshed(result.volume, get: "volume.get", key: "volume_id", after: job, deletedBy: .deleteVolume) {
+            $0.status = VolumeStatus.deleted.rawValue
         }
-        if var snapshot = result.snapshot {
-            if let fresh = try? await client.call("snapshot.get", .object(["snapshot_id": .string(snapshot.id)]), as: Snapshot.self) {
-                snapshot = fresh
-            } else if job.jobKind == .deleteSnapshot && job.jobState == .succeeded {
-                snapshot.status = SnapshotStatus.deleted.rawValue
-            }
-            result.snapshot = snapshot
+        result.snapshot = await refreshed(result.snapshot, get: "snapshot.get", key: "snapshot_id", after: job, deletedBy: .deleteSnapshot) {
+            $0.status = SnapshotStatus.deleted.rawValue
         }
-        if var image = result.image {
-            if let fresh = try? await client.call("image.get", .object(["image_id": .string(image.id)]), as: Image.self) {
-                image = fresh
-            } else if job.jobKind == .deleteImage && job.jobState == .succeeded {
-                image.status = ImageStatus.deleted.rawValue
-            }
-            result.image = image
+        result.image = await refreshed(result.image, get: "image.get", key: "image_id", after: job, deletedBy: .deleteImage) {
+            $0.status = ImageStatus.deleted.rawValue
         }
         guard job.jobState == .succeeded else {
             try Output.mutation(result, json: json)
@@ -83,3 +77,12 @@ enum JobProgress {
         return result
     }
 }
+
+/// A wire model with an id (what `refreshed` fetches again).
+protocol Identified {
+    var id: String { get }
+}
+
+extension Volume: Identified {}
+extension Snapshot: Identified {}
+extension Image: Identified {}

@@ -8,29 +8,21 @@ struct SnapshotCommand: AsyncParsableCommand {
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Snapshot a volume.")
-        @OptionGroup var global: GlobalOptions
-        @OptionGroup var waiting: WaitOptions
+        @OptionGroup var options: JobOptions
         @Argument(help: "The volume's id.") var volume: String
         @Option(help: "A name for people.") var name: String?
 
         func run() async throws {
-            let client = try global.connect()
-            var params: [String: JSONValue] = ["volume_id": .string(volume)]
-            if let name { params["name"] = .string(name) }
-            try Output.mutation(try await JobProgress.submit(client, "snapshot.create", params, wait: waiting.wait, json: global.json), json: global.json)
+            try await options.submit("snapshot.create", parameters(["volume_id": .string(volume), "name": .given(name)]))
         }
     }
 
     struct Delete: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Delete a snapshot (clones made from it keep working).")
-        @OptionGroup var global: GlobalOptions
-        @OptionGroup var waiting: WaitOptions
+        @OptionGroup var options: JobOptions
         @Argument(help: "The snapshot's id.") var snapshot: String
 
-        func run() async throws {
-            let client = try global.connect()
-            try Output.mutation(try await JobProgress.submit(client, "snapshot.delete", ["snapshot_id": .string(snapshot)], wait: waiting.wait, json: global.json), json: global.json)
-        }
+        func run() async throws { try await options.submit("snapshot.delete", ["snapshot_id": .string(snapshot)]) }
     }
 
     struct List: AsyncParsableCommand {
@@ -39,9 +31,7 @@ struct SnapshotCommand: AsyncParsableCommand {
         @Option(help: "Only this volume's.") var volume: String?
 
         func run() async throws {
-            var params: [String: JSONValue] = [:]
-            if let volume { params["volume_id"] = .string(volume) }
-            try Output.snapshots(try await global.connect().run("snapshot.list", params, as: [Snapshot].self), json: global.json)
+            try await global.show("snapshot.list", parameters(["volume_id": .given(volume)]), as: [Snapshot].self, with: Output.snapshots)
         }
     }
 
@@ -51,8 +41,7 @@ struct SnapshotCommand: AsyncParsableCommand {
         @Argument(help: "The snapshot's id.") var snapshot: String
 
         func run() async throws {
-            let found = try await global.connect().run("snapshot.get", ["snapshot_id": .string(snapshot)], as: Snapshot.self)
-            try Output.snapshots([found], json: global.json)
+            try await global.show("snapshot.get", ["snapshot_id": .string(snapshot)], as: Snapshot.self) { try Output.snapshots([$0], json: $1) }
         }
     }
 }

@@ -11,8 +11,7 @@ struct VolumeCommand: AsyncParsableCommand {
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create a blank volume.")
-        @OptionGroup var global: GlobalOptions
-        @OptionGroup var waiting: WaitOptions
+        @OptionGroup var options: JobOptions
         @Option(help: "Size in GiB.") var size: Int
         @Option(help: "A name for people.") var name: String?
         @Option(help: "Pool (rbd_pool unless told; images_rbd_pool for VM disks).") var pool: String?
@@ -20,140 +19,107 @@ struct VolumeCommand: AsyncParsableCommand {
         @Option(name: .customLong("idempotency-key"), help: "Retrying with the same key returns the same job.") var key: String?
 
         func run() async throws {
-            let client = try global.connect()
-            var params: [String: JSONValue] = ["size_gb": .int(Int64(size))]
-            if let name { params["name"] = .string(name) }
-            if let pool { params["pool"] = .string(pool) }
-            if multiattach { params["multiattach"] = .bool(true) }
-            if let key { params["idempotency_key"] = .string(key) }
-            try Output.mutation(try await JobProgress.submit(client, "volume.create", params, wait: waiting.wait, json: global.json), json: global.json)
+            try await options.submit("volume.create", parameters([
+                "size_gb": .int(Int64(size)), "name": .given(name), "pool": .given(pool), "multiattach": .flag(multiattach),
+                "idempotency_key": .given(key),
+            ]))
         }
     }
 
     struct Clone: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create a volume as a clone of another volume.")
-        @OptionGroup var global: GlobalOptions
-        @OptionGroup var waiting: WaitOptions
+        @OptionGroup var options: CopyOptions
         @Argument(help: "The source volume's id.") var source: String
-        @Option(help: "Size in GiB (default: the source's).") var size: Int?
-        @Option(help: "A name for people.") var name: String?
 
-        func run() async throws {
-            try await createFrom(.volume(source), size: size, name: name, global: global, wait: waiting.wait)
-        }
+        func run() async throws { try await options.create(from: .volume(source)) }
     }
 
     struct FromSnapshot: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "from-snapshot", abstract: "Create a volume from a snapshot.")
-        @OptionGroup var global: GlobalOptions
-        @OptionGroup var waiting: WaitOptions
+        @OptionGroup var options: CopyOptions
         @Argument(help: "The snapshot's id.") var snapshot: String
-        @Option(help: "Size in GiB (default: the snapshot's).") var size: Int?
-        @Option(help: "A name for people.") var name: String?
 
-        func run() async throws {
-            try await createFrom(.snapshot(snapshot), size: size, name: name, global: global, wait: waiting.wait)
-        }
+        func run() async throws { try await options.create(from: .snapshot(snapshot)) }
     }
 
     struct FromImage: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "from-image", abstract: "Create a volume (or a VM disk, with --pool vms) as a clone of an image.")
-        @OptionGroup var global: GlobalOptions
-        @OptionGroup var waiting: WaitOptions
+        @OptionGroup var options: CopyOptions
         @Argument(help: "The image's id.") var image: String
-        @Option(help: "Size in GiB (default: the image's, rounded up).") var size: Int?
-        @Option(help: "A name for people.") var name: String?
         @Option(help: "Pool (rbd_pool unless told; images_rbd_pool for VM disks).") var pool: String?
 
-        func run() async throws {
-            try await createFrom(.image(image), size: size, name: name, pool: pool, global: global, wait: waiting.wait)
-        }
+        func run() async throws { try await options.create(from: .image(image), pool: pool) }
     }
 
-    /// `volume.create` from a source, sized like the source unless told otherwise.
-    static func createFrom(
-        _ source: Source, size: Int?, name: String?, pool: String? = nil, global: GlobalOptions, wait: Bool
-    ) async throws {
-        let client = try global.connect()
-        var sizeGB = size ?? 0
-        let sourceParam: JSONValue
-        switch source {
-        case .volume(let id):
-            sourceParam = .object(["volume_id": .string(id)])
-            if size == nil { sizeGB = try await client.run("volume.get", ["volume_id": .string(id)], as: Volume.self).sizeGB }
-        case .snapshot(let id):
-            sourceParam = .object(["snapshot_id": .string(id)])
-            if size == nil { sizeGB = try await client.run("snapshot.get", ["snapshot_id": .string(id)], as: Snapshot.self).sizeGB }
-        case .image(let id):
-            sourceParam = .object(["image_id": .string(id)])
-            if size == nil {
-                let bytes = try await client.run("image.get", ["image_id": .string(id)], as: Image.self).sizeBytes
-                sizeGB = max(1, Int((bytes + (1 << 30) - 1) >> 30))
+    /// Options of the commands that make a volume from a source.
+    struct CopyOptions: ParsableArguments {
+        @OptionGroup var job: JobOptions
+        @Option(help: "Size in GiB (default: the source's, rounded up to whole GiB).") var size: Int?
+        @Option(help: "A name for people.") var name: String?
+
+        /// `volume.create` from `source`, sized like the source unless told otherwise.
+        func create(from source: Source, pool: String? = nil) async throws {
+            let client = try job.global.connect()
+            var sizeGB = size ?? 0
+            let sourceParam: JSONValue
+            switch source {
+            case .volume(let id):
+                sourceParam = .object(["volume_id": .string(id)])
+                if size == nil { sizeGB = try await client.run("volume.get", ["volume_id": .string(id)], as: Volume.self).sizeGB }
+            case .snapshot(let id):
+                sourceParam = .object(["snapshot_id": .string(id)])
+                if size == nil { sizeGB = try await client.run("snapshot.get", ["snapshot_id": .string(id)], as: Snapshot.self).sizeGB }
+            case .image(let id):
+                sourceParam = .object(["image_id": .string(id)])
+                if size == nil {
+                    let bytes = try await client.run("image.get", ["image_id": .string(id)], as: Image.self).sizeBytes
+                    sizeGB = max(1, Int((bytes + (1 << 30) - 1) >> 30))
+                }
+            case .managed:
+                throw ValidationError("a managed volume is adopted with 'volume manage', not created")
             }
-        case .managed:
-            throw ValidationError("a managed volume is adopted with 'volume manage', not created")
+            try await job.submit(
+                "volume.create", parameters(["size_gb": .int(Int64(sizeGB)), "source": sourceParam, "name": .given(name), "pool": .given(pool)]))
         }
-        var params: [String: JSONValue] = ["size_gb": .int(Int64(sizeGB)), "source": sourceParam]
-        if let name { params["name"] = .string(name) }
-        if let pool { params["pool"] = .string(pool) }
-        try Output.mutation(try await JobProgress.submit(client, "volume.create", params, wait: wait, json: global.json), json: global.json)
     }
 
     struct Extend: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Grow a volume (volumes never shrink).")
-        @OptionGroup var global: GlobalOptions
-        @OptionGroup var waiting: WaitOptions
+        @OptionGroup var options: JobOptions
         @Argument(help: "The volume's id.") var volume: String
         @Option(help: "New size in GiB.") var size: Int
 
-        func run() async throws {
-            let client = try global.connect()
-            let params: [String: JSONValue] = ["volume_id": .string(volume), "size_gb": .int(Int64(size))]
-            try Output.mutation(try await JobProgress.submit(client, "volume.extend", params, wait: waiting.wait, json: global.json), json: global.json)
-        }
+        func run() async throws { try await options.submit("volume.extend", ["volume_id": .string(volume), "size_gb": .int(Int64(size))]) }
     }
 
     struct Flatten: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Copy a clone's shared data so it stands alone.")
-        @OptionGroup var global: GlobalOptions
-        @OptionGroup var waiting: WaitOptions
+        @OptionGroup var options: JobOptions
         @Argument(help: "The volume's id.") var volume: String
 
-        func run() async throws {
-            let client = try global.connect()
-            try Output.mutation(try await JobProgress.submit(client, "volume.flatten", ["volume_id": .string(volume)], wait: waiting.wait, json: global.json), json: global.json)
-        }
+        func run() async throws { try await options.submit("volume.flatten", ["volume_id": .string(volume)]) }
     }
 
     struct Delete: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Delete a volume (its image goes once no clone needs it).")
-        @OptionGroup var global: GlobalOptions
-        @OptionGroup var waiting: WaitOptions
+        @OptionGroup var options: JobOptions
         @Argument(help: "The volume's id.") var volume: String
         @Flag(help: "Delete it even while attached (the attachments are dropped).") var force = false
 
-        func run() async throws {
-            let client = try global.connect()
-            var params: [String: JSONValue] = ["volume_id": .string(volume)]
-            if force { params["force"] = .bool(true) }
-            try Output.mutation(try await JobProgress.submit(client, "volume.delete", params, wait: waiting.wait, json: global.json), json: global.json)
-        }
+        func run() async throws { try await options.submit("volume.delete", parameters(["volume_id": .string(volume), "force": .flag(force)])) }
     }
 
     struct Revert: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Roll a volume back to one of its snapshots.")
-        @OptionGroup var global: GlobalOptions
-        @OptionGroup var waiting: WaitOptions
+        @OptionGroup var options: JobOptions
         @Argument(help: "The volume's id.") var volume: String
         @Argument(help: "The snapshot's id.") var snapshot: String
         @Flag(help: "Revert even while attached.") var force = false
 
         func run() async throws {
-            let client = try global.connect()
-            var params: [String: JSONValue] = ["volume_id": .string(volume), "snapshot_id": .string(snapshot)]
-            if force { params["force"] = .bool(true) }
-            try Output.mutation(try await JobProgress.submit(client, "volume.revert", params, wait: waiting.wait, json: global.json), json: global.json)
+            try await options.submit(
+                "volume.revert", parameters(["volume_id": .string(volume), "snapshot_id": .string(snapshot), "force": .flag(force)]))
         }
     }
 
@@ -180,48 +146,37 @@ struct VolumeCommand: AsyncParsableCommand {
         @Argument(help: "The attachment's id.") var attachment: String
 
         func run() async throws {
-            let found = try await global.connect().run(
-                "volume.detach", ["volume_id": .string(volume), "attachment_id": .string(attachment)], as: Volume.self)
-            try Output.volumes([found], json: global.json)
+            try await global.show("volume.detach", ["volume_id": .string(volume), "attachment_id": .string(attachment)], as: Volume.self) {
+                try Output.volumes([$0], json: $1)
+            }
         }
     }
 
     struct Manage: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Adopt an existing RBD image as a volume (renamed volume-<id>).")
-        @OptionGroup var global: GlobalOptions
-        @OptionGroup var waiting: WaitOptions
+        @OptionGroup var options: JobOptions
         @Argument(help: "The RBD image's name.") var image: String
         @Option(help: "Its pool (default rbd_pool).") var pool: String?
         @Option(help: "A name for people (default: the image's name).") var name: String?
 
         func run() async throws {
-            let client = try global.connect()
-            var params: [String: JSONValue] = ["rbd_image": .string(image)]
-            if let pool { params["pool"] = .string(pool) }
-            if let name { params["name"] = .string(name) }
-            try Output.mutation(try await JobProgress.submit(client, "volume.manage", params, wait: waiting.wait, json: global.json), json: global.json)
+            try await options.submit("volume.manage", parameters(["rbd_image": .string(image), "pool": .given(pool), "name": .given(name)]))
         }
     }
 
     struct Unmanage: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Release a volume's image: it stays in the pool, volumed forgets it.")
-        @OptionGroup var global: GlobalOptions
-        @OptionGroup var waiting: WaitOptions
+        @OptionGroup var options: JobOptions
         @Argument(help: "The volume's id.") var volume: String
 
-        func run() async throws {
-            let client = try global.connect()
-            try Output.mutation(try await JobProgress.submit(client, "volume.unmanage", ["volume_id": .string(volume)], wait: waiting.wait, json: global.json), json: global.json)
-        }
+        func run() async throws { try await options.submit("volume.unmanage", ["volume_id": .string(volume)]) }
     }
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List volumes.")
         @OptionGroup var global: GlobalOptions
 
-        func run() async throws {
-            try Output.volumes(try await global.connect().run("volume.list", as: [Volume].self), json: global.json)
-        }
+        func run() async throws { try await global.show("volume.list", as: [Volume].self, with: Output.volumes) }
     }
 
     struct Show: AsyncParsableCommand {
@@ -230,8 +185,7 @@ struct VolumeCommand: AsyncParsableCommand {
         @Argument(help: "The volume's id.") var volume: String
 
         func run() async throws {
-            let found = try await global.connect().run("volume.get", ["volume_id": .string(volume)], as: Volume.self)
-            try Output.volumes([found], json: global.json)
+            try await global.show("volume.get", ["volume_id": .string(volume)], as: Volume.self) { try Output.volumes([$0], json: $1) }
         }
     }
 }

@@ -39,8 +39,17 @@ struct GlobalOptions: ParsableArguments {
     }
 }
 
-/// Options of commands that start a job.
-struct WaitOptions: ParsableArguments {
+/// Options of commands that start a job: the global ones and `--wait`.
+struct JobOptions: ParsableArguments {
+    @OptionGroup var global: GlobalOptions
+
     @Flag(name: .long, help: "Wait for the job to end, showing its progress.")
     var wait = false
+
+    /// Calls `method`, which starts a job, and prints what it accepted; with `--wait`, what the
+    /// job made of it once it ended (the exit code says how it ended).
+    func submit(_ method: String, _ params: [String: JSONValue]) async throws {
+        let client = try global.connect()
+        try Output.mutation(try await JobProgress.submit(client, method, params, wait: wait, json: global.json), json: global.json)
+    }
 }

@@ -21,9 +21,8 @@ import VolumeProtocol
     @Test func twoThousandConnectionsLeaveTheDaemonAnswering() async throws {
         // No idle timeout here: on a loaded machine it could close held connections mid-flood,
         // and attempts would be served instead of refused (the idle rule has its own test below).
-        let daemon = try await DaemonProcess(defaultExtra: "max_connections = \(Self.limit)\nconnection_idle_timeout = 0")
+        let daemon = try await DaemonProcess.started(defaultExtra: "max_connections = \(Self.limit)\nconnection_idle_timeout = 0")
         defer { daemon.cleanUp() }
-        try await daemon.start()
 
         // The flood: every slot taken (each answered once, so the daemon has counted it)...
         var held: [VolumeClient] = []
@@ -69,9 +68,8 @@ import VolumeProtocol
     }
 
     @Test func anIdleConnectionIsClosedAndABusyOneIsNot() async throws {
-        let daemon = try await DaemonProcess(defaultExtra: "connection_idle_timeout = 5")
+        let daemon = try await DaemonProcess.started(defaultExtra: "connection_idle_timeout = 5")
         defer { daemon.cleanUp() }
-        try await daemon.start()
         let idle = try daemon.client()
         let busy = try daemon.client()
         _ = try await idle.call("service.status")

@@ -11,11 +11,9 @@ import VolumeProtocol
 @Suite(.timeLimit(.minutes(30))) struct CrashAnywhereTests {
     @Test func killedAnywhereNothingLeaksNothingSticks() async throws {
         let kills = Invariants.longMode ? 200 : 30
-        let daemon = try await DaemonProcess(defaultExtra: "workers = 4")
+        let daemon = try await DaemonProcess.started(defaultExtra: "workers = 4")
         defer { daemon.cleanUp() }
-        try await daemon.start()
-        var generator = SystemRandomNumberGenerator()
-        let seed = UInt64.random(in: 0...UInt64.max, using: &generator)
+        let seed = SeededRandom.newSeed()
         var random = SeededRandom(seed: seed)
         let file = try TestFiles.rawImage(megabytes: 4)
         defer { try? FileManager.default.removeItem(atPath: file) }
@@ -62,8 +60,7 @@ import VolumeProtocol
         defer { second.cleanUp() }
         try await first.start()
         try await second.start()
-        var generator = SystemRandomNumberGenerator()
-        let seed = UInt64.random(in: 0...UInt64.max, using: &generator)
+        let seed = SeededRandom.newSeed()
         var random = SeededRandom(seed: seed)
         let file = try TestFiles.rawImage(megabytes: 4)
         defer { try? FileManager.default.removeItem(atPath: file) }
@@ -174,6 +171,12 @@ struct SeededRandom {
     var state: UInt64
 
     init(seed: UInt64) { state = seed }
+
+    /// A fresh seed, or `VOLUMED_TEST_SEED` to replay the run a failure names.
+    static func newSeed() -> UInt64 {
+        if let given = ProcessInfo.processInfo.environment["VOLUMED_TEST_SEED"].flatMap(UInt64.init) { return given }
+        return UInt64.random(in: 0...UInt64.max)
+    }
 
     mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15

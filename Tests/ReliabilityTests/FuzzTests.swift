@@ -10,15 +10,13 @@ import VolumeProtocol
 @Suite(.timeLimit(.minutes(15))) struct FuzzTests {
     @Test func badFramesGetErrorsAndChangeNothing() async throws {
         let frames = Invariants.longMode ? 500_000 : 100_000
-        let daemon = try await DaemonProcess()
+        let daemon = try await DaemonProcess.started()
         defer { daemon.cleanUp() }
-        try await daemon.start()
         let pid = try #require(daemon.pid)
         let rssBefore = Self.rss(pid)
         let connections = 8
         let perConnection = frames / connections
-        var generator = SystemRandomNumberGenerator()
-        let seed = UInt64.random(in: 0...UInt64.max, using: &generator)
+        let seed = SeededRandom.newSeed()
 
         let answered = try await withThrowingTaskGroup(of: (Int, Int).self) { group in
             for index in 0..<connections {
@@ -169,9 +167,8 @@ enum FrameFuzzer {
 /// A big reply on a half-closed connection arrives whole.
 @Suite(.timeLimit(.minutes(5))) struct HalfCloseTests {
     @Test func aLargeReplyReachesAHalfClosedClient() async throws {
-        let daemon = try await DaemonProcess()
+        let daemon = try await DaemonProcess.started()
         defer { daemon.cleanUp() }
-        try await daemon.start()
         let client = try daemon.client()
         for _ in 0..<300 { _ = try await client.call("volume.create", .object(["size_gb": .int(1)])) }
         try await Invariants.settle(daemon)

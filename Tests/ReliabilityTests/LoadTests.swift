@@ -9,9 +9,8 @@ import VolumeProtocol
 /// database is never "locked", and the pool matches the database at the end.
 @Suite(.timeLimit(.minutes(10))) struct LoadTests {
     @Test func aThousandConflictingRequestsOverFiftyConnections() async throws {
-        let daemon = try await DaemonProcess(defaultExtra: "workers = 8")
+        let daemon = try await DaemonProcess.started(defaultExtra: "workers = 8")
         defer { daemon.cleanUp() }
-        try await daemon.start()
         let setup = try daemon.client()
         var made: [(volume: String, snapshot: String)] = []
         for _ in 0..<10 {

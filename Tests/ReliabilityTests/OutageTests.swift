@@ -36,11 +36,10 @@ import VolumeProtocol
         defer { cluster.destroyLater() }
         // A lease long enough that these outages stay within its deadline (120 s; the long
         // outage alone, retries running out and the OSD booting again, takes about a minute).
-        let daemon = try await DaemonProcess(
+        let daemon = try await DaemonProcess.started(
             extraConfig: Self.rados.replacingOccurrences(of: "rados_connection_retries = 5", with: Self.patientRetries),
             defaultExtra: "cluster_lock_lease = 180", pool: "volumes", cluster: cluster)
         defer { daemon.cleanUp(keepPool: true) }
-        try await daemon.start()
         let client = try daemon.client()
         let base = try #require(try await client.call(
             "volume.create", .object(["size_gb": .int(1), "wait": .bool(true)]), as: MutationResult.self).volume)
@@ -92,9 +91,8 @@ import VolumeProtocol
         let cluster = try await TestCluster.startPrivate()
         defer { cluster.destroyLater() }
         let lease = 6
-        let daemon = try await DaemonProcess(extraConfig: Self.rados, defaultExtra: "cluster_lock_lease = \(lease)", pool: "volumes", cluster: cluster)
+        let daemon = try await DaemonProcess.started(extraConfig: Self.rados, defaultExtra: "cluster_lock_lease = \(lease)", pool: "volumes", cluster: cluster)
         defer { daemon.cleanUp(keepPool: true) }
-        try await daemon.start()
         let client = try daemon.client()
         try await cluster.control("stop-osd")
         let queued = try await client.call("volume.create", .object(["size_gb": .int(1)]), as: MutationResult.self)
@@ -126,11 +124,10 @@ import VolumeProtocol
         defer { cluster.destroyLater() }
         try await cluster.control("stop-osd")
         try await cluster.control("stop-mon")
-        let daemon = try await DaemonProcess(
+        let daemon = try await DaemonProcess.started(
             extraConfig: "rados_connect_timeout = 2\nrados_connection_retries = 2\nrados_connection_interval = 1",
             pool: "volumes", cluster: cluster)
         defer { daemon.cleanUp(keepPool: true) }
-        try await daemon.start()
         let client = try daemon.client()
         let status = try await client.call("service.status", as: ServiceStatus.self)
         #expect(status.state == "degraded")

@@ -60,6 +60,24 @@ public final class DaemonProcess: @unchecked Sendable {
         try config.write(toFile: configPath, atomically: true, encoding: .utf8)
     }
 
+    /// A daemon made with these arguments and started; one that does not start is cleaned up
+    /// (its pool kept when it was given).
+    public static func started(
+        extraConfig: String = "", defaultExtra: String = "", pool: String? = nil, user: String = "admin",
+        imagePool: String? = nil, vmsPool: String? = nil, cluster: TestCluster? = nil
+    ) async throws -> DaemonProcess {
+        let daemon = try await DaemonProcess(
+            extraConfig: extraConfig, defaultExtra: defaultExtra, pool: pool, user: user, imagePool: imagePool,
+            vmsPool: vmsPool, cluster: cluster)
+        do {
+            try await daemon.start()
+        } catch {
+            daemon.cleanUp(keepPool: pool != nil)
+            throw error
+        }
+        return daemon
+    }
+
     /// Sets `line` (`option = value`) in the `[DEFAULT]` section, replacing the option if present.
     public func setDefault(_ line: String) throws {
         let option = line.split(separator: "=")[0].trimmingCharacters(in: .whitespaces)
@@ -191,18 +209,8 @@ public final class DaemonProcess: @unchecked Sendable {
 
     /// Runs `executable` to its end on a thread of its own; its exit status and output.
     public static func run(_ executable: String, _ arguments: [String]) async throws -> (status: Int32, output: String) {
-        try await onOwnThread {
-            let tool = Process()
-            tool.executableURL = URL(fileURLWithPath: executable)
-            tool.arguments = arguments
-            let pipe = Pipe()
-            tool.standardOutput = pipe
-            tool.standardError = pipe
-            try tool.run()
-            let data = pipe.fileHandleForReading.readDataToEndOfFile()
-            tool.waitUntilExit()
-            return (tool.terminationStatus, String(decoding: data, as: UTF8.self))
-        }
+        let run = try await ToolRun.run(executable, arguments)
+        return (run.status, run.stdout + run.stderr)
     }
 
     /// SIGTERM and wait; returns the exit status.

@@ -46,6 +46,17 @@ public final class EngineHarness: Sendable {
         try await engine.wait(jobID: accepted.job.id)
     }
 
+    /// A new volume of `sizeGB` GiB whose first `megabytes` MiB hold data (the job waited for); its id.
+    public func filledVolume(sizeGB: Int, megabytes: Int, seed: UInt8 = 7) async throws -> String {
+        let accepted = try await engine.createVolume(sizeGB: sizeGB, name: nil, source: nil, idempotencyKey: nil)
+        try await finish(accepted)
+        guard let id = accepted.volume?.id else { throw HarnessError.noVolume }
+        try await cluster.fill(pool: pool, image: "volume-\(id)", megabytes: megabytes, seed: seed)
+        return id
+    }
+
+    enum HarnessError: Error { case noVolume }
+
     public func volume(_ id: String) async throws -> VolumeRecord? {
         try await store.read { try $0.volume(id) }
     }

@@ -178,24 +178,13 @@ public struct TestCluster: Sendable {
     /// Runs a Ceph CLI as the cluster's admin on the calling thread (never a cooperative one).
     @discardableResult
     func runBlocking(_ executable: String, _ arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = ["-c", cephConf, "--keyring", adminKeyring] + arguments
         // stdout alone is the answer (JSON); stderr (admin socket chatter) only explains a failure.
-        let output = Pipe()
-        let errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        let errorData = errors.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        let text = String(decoding: data, as: UTF8.self)
-        guard process.terminationStatus == 0 else {
-            let how = process.terminationReason == .uncaughtSignal ? "killed by signal \(process.terminationStatus)" : "exit status \(process.terminationStatus)"
-            throw CommandFailed(command: ([executable] + arguments).joined(separator: " ") + " (\(how))", output: text + String(decoding: errorData, as: UTF8.self))
+        let run = try ToolRun.blocking(executable, ["-c", cephConf, "--keyring", adminKeyring] + arguments)
+        guard run.status == 0 else {
+            let how = run.signalled ? "killed by signal \(run.status)" : "exit status \(run.status)"
+            throw CommandFailed(command: ([executable] + arguments).joined(separator: " ") + " (\(how))", output: run.stdout + run.stderr)
         }
-        return text
+        return run.stdout
     }
 
     public struct CommandFailed: Error, CustomStringConvertible {

@@ -21,18 +21,6 @@ public enum TestFiles {
 
     /// The sha256 of a file, hex, as `sha256sum` prints it.
     public static func sha256(_ path: String) async throws -> String {
-        try await onOwnThread { try sha256Blocking(path) }
-    }
-
-    private static func sha256Blocking(_ path: String) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/sha256sum")
-        process.arguments = [path]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return String(output.prefix(64))
+        String(try await ToolRun.run("/usr/bin/sha256sum", [path]).stdout.prefix(64))
     }
 }

@@ -11,16 +11,14 @@ import VolumeProtocol
     static let lease = 6
 
     @Test func aSecondHostsLocalDatabaseRefusesToTakeOverUntilRebuilt() async throws {
-        let first = try await DaemonProcess(defaultExtra: "cluster_lock_lease = \(Self.lease)")
+        let first = try await DaemonProcess.started(defaultExtra: "cluster_lock_lease = \(Self.lease)")
         defer { first.cleanUp(keepPool: true) }
-        try await first.start()
         let firstClient = try first.client()
         let volume = try #require(try await firstClient.call(
             "volume.create", .object(["size_gb": .int(1), "name": .string("shared"), "wait": .bool(true)]), as: MutationResult.self).volume)
 
-        let second = try await DaemonProcess(defaultExtra: "cluster_lock_lease = \(Self.lease)", pool: first.pool)
+        let second = try await DaemonProcess.started(defaultExtra: "cluster_lock_lease = \(Self.lease)", pool: first.pool)
         defer { second.cleanUp() }
-        try await second.start()
         let secondClient = try second.client()
         try await Task.sleep(for: .seconds(1))
         let status = try await secondClient.call("service.status", as: ServiceStatus.self)
@@ -60,9 +58,8 @@ import VolumeProtocol
     }
 
     @Test func anOldCopyOfTheDatabaseRefusesToTakeOver() async throws {
-        let daemon = try await DaemonProcess(defaultExtra: "cluster_lock_lease = \(Self.lease)")
+        let daemon = try await DaemonProcess.started(defaultExtra: "cluster_lock_lease = \(Self.lease)")
         defer { daemon.cleanUp() }
-        try await daemon.start()
         await daemon.terminate()
         let file = daemon.directory + "/state/volumed.sqlite"
         let copy = daemon.directory + "/copy.sqlite"
@@ -87,9 +84,8 @@ import VolumeProtocol
     /// A second daemon started by hand on a running one's state folder exits at once, naming it,
     /// instead of running beside it on the same database.
     @Test func aSecondDaemonOnTheSameStateFolderIsRefused() async throws {
-        let daemon = try await DaemonProcess()
+        let daemon = try await DaemonProcess.started()
         defer { daemon.cleanUp() }
-        try await daemon.start()
         let (status, text) = try await DaemonProcess.run("/usr/bin/timeout", ["20", DaemonProcess.binary, "--config", daemon.configPath])
         #expect(status == 75, "\(text)")
         #expect(text.contains("another volumed (pid \(daemon.pid ?? 0))"), "\(text)")
@@ -99,9 +95,8 @@ import VolumeProtocol
     /// `volumed migrate-state`: a stopped daemon's file into RADOS and back, verified, with
     /// everything (attachments, jobs) kept; the cluster follows the copy.
     @Test func migrateStateMovesTheDatabaseBetweenStores() async throws {
-        let daemon = try await DaemonProcess(defaultExtra: "cluster_lock_lease = \(Self.lease)")
+        let daemon = try await DaemonProcess.started(defaultExtra: "cluster_lock_lease = \(Self.lease)")
         defer { daemon.cleanUp() }
-        try await daemon.start()
         let client = try daemon.client()
         let volume = try #require(try await client.call(
             "volume.create", .object(["size_gb": .int(1), "wait": .bool(true)]), as: MutationResult.self).volume)

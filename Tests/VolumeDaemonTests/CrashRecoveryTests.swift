@@ -7,12 +7,10 @@ import VolumeProtocol
 /// SIGKILL in the middle of real work, then a restart: every job ends and the pool matches the database.
 @Suite(.timeLimit(.minutes(5))) struct CrashRecoveryTests {
     @Test func killedMidFlattenTheJobFinishesAfterRestart() async throws {
-        let daemon = try await DaemonProcess()
+        let daemon = try await DaemonProcess.started()
         defer { daemon.cleanUp() }
-        try await daemon.start()
         var client = try daemon.client()
-        let parent = try await client.call("volume.create", .object(["size_gb": .int(2), "wait": .bool(true)]), as: MutationResult.self)
-        let parentID = try #require(parent.volume?.id)
+        let parentID = try await client.createdVolume(["size_gb": .int(2)]).id
         try await daemon.cluster.fill(pool: daemon.pool, image: "volume-\(parentID)", megabytes: 1024)
         let clone = try await client.call(
             "volume.create", .object(["size_gb": .int(2), "source": .object(["volume_id": .string(parentID)]), "wait": .bool(true)]),
@@ -50,12 +48,10 @@ import VolumeProtocol
     }
 
     @Test func killedWithJobsInFlightNothingLeaksAndNothingIsStuck() async throws {
-        let daemon = try await DaemonProcess()
+        let daemon = try await DaemonProcess.started()
         defer { daemon.cleanUp() }
-        try await daemon.start()
         var client = try daemon.client()
-        let root = try await client.call("volume.create", .object(["size_gb": .int(1), "wait": .bool(true)]), as: MutationResult.self)
-        let rootID = try #require(root.volume?.id)
+        let rootID = try await client.createdVolume(["size_gb": .int(1)]).id
         // A burst of mixed jobs, not waited for.
         for index in 0..<12 {
             switch index % 3 {

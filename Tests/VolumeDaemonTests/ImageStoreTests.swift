@@ -11,7 +11,7 @@ import VolumeProtocol
         let cluster = try TestCluster.require()
         let imagePool = try await cluster.makePool("img")
         let vmsPool = try await cluster.makePool("vms")
-        let daemon = try await DaemonProcess(imagePool: imagePool, vmsPool: vmsPool)
+        let daemon = try await DaemonProcess.started(imagePool: imagePool, vmsPool: vmsPool)
         defer {
             daemon.cleanUp()
             cluster.deletePool(imagePool)
@@ -104,7 +104,6 @@ import VolumeProtocol
     @Test func aFailedUploadLeavesNoImage() async throws {
         let daemon = try await DaemonProcess()
         defer { daemon.cleanUp() }
-        try await daemon.start()
         let client = try daemon.client()
         let file = try TestFiles.rawImage(megabytes: 3)
         defer { try? FileManager.default.removeItem(atPath: file) }

@@ -27,9 +27,8 @@ import VolumeProtocol
     }
 
     @Test func aDeletedDatabaseIsRebuiltFromTheCluster() async throws {
-        let daemon = try await DaemonProcess()
+        let daemon = try await DaemonProcess.started()
         defer { daemon.cleanUp() }
-        try await daemon.start()
         let client = try daemon.client()
         func create(_ params: [String: JSONValue]) async throws -> Volume {
             var params = params
@@ -84,9 +83,8 @@ import VolumeProtocol
     }
 
     @Test func reconcileReportsDriftAndFixesOnlyWhenAsked() async throws {
-        let daemon = try await DaemonProcess()
+        let daemon = try await DaemonProcess.started()
         defer { daemon.cleanUp() }
-        try await daemon.start()
         let client = try daemon.client()
         let kept = try #require(try await client.call("volume.create", .object(["size_gb": .int(1), "wait": .bool(true)]), as: MutationResult.self).volume)
         let lost = try #require(try await client.call("volume.create", .object(["size_gb": .int(1), "wait": .bool(true)]), as: MutationResult.self).volume)

@@ -11,9 +11,8 @@ import VolumeProtocol
     static let pool = "vms"
 
     @Test func lifecycleWithTheVolumedCephxUser() async throws {
-        let daemon = try await DaemonProcess(pool: Self.pool, user: "volumed")
+        let daemon = try await DaemonProcess.started(pool: Self.pool, user: "volumed")
         defer { daemon.cleanUp(keepPool: true, forgetDatabase: true) }
-        try await daemon.start()
         let client = try daemon.client()
         let volume = try await client.call("volume.create", .object(["size_gb": .int(1), "name": .string("db"), "wait": .bool(true)]), as: MutationResult.self)
         let id = try #require(volume.volume?.id)

@@ -14,7 +14,7 @@ import VolumeProtocol
     /// Two hosts on one pool: the first active with one volume made, the second standby.
     /// `runAs`: a uid (and its gid) the first daemon runs as, owning its folder.
     static func twoHosts(runAs owner: (uid: UInt32, gid: UInt32)? = nil) async throws -> (first: DaemonProcess, second: DaemonProcess, volume: Volume) {
-        let first = try await DaemonProcess(defaultExtra: shared)
+        let first = try await DaemonProcess.started(defaultExtra: shared)
         if let owner {
             // Its own copy of the keyring (the cluster's is root's alone), in a folder it owns.
             let keyring = first.directory + "/keyring"
@@ -48,7 +48,6 @@ import VolumeProtocol
     @Test func aStandbyTakesOverEverythingAndBackAgain() async throws {
         let first = try await DaemonProcess(defaultExtra: Self.shared)
         defer { first.cleanUp(keepPool: true) }
-        try await first.start()
         let one = try first.client()
         let volume = try #require(try await one.call(
             "volume.create", .object(["size_gb": .int(1), "name": .string("db"), "wait": .bool(true)]), as: MutationResult.self).volume)
@@ -65,9 +64,8 @@ import VolumeProtocol
         #expect(attachment.error == nil, "\(attachment.error?.message ?? "")")
 
         // The second host: standby, and it says who is active instead of answering from a copy.
-        let second = try await DaemonProcess(defaultExtra: Self.shared, pool: first.pool)
+        let second = try await DaemonProcess.started(defaultExtra: Self.shared, pool: first.pool)
         defer { second.cleanUp() }
-        try await second.start()
         let two = try second.client()
         let standby = try await two.call("service.status", as: ServiceStatus.self)
         #expect(standby.state == "standby")
@@ -129,9 +127,8 @@ import VolumeProtocol
     /// `volumed rebuild-state` on the shared database: lost from RADOS, rebuilt from the tags,
     /// and recorded as the database that runs jobs now.
     @Test func rebuildStateRebuildsTheSharedDatabase() async throws {
-        let daemon = try await DaemonProcess(defaultExtra: Self.shared)
+        let daemon = try await DaemonProcess.started(defaultExtra: Self.shared)
         defer { daemon.cleanUp() }
-        try await daemon.start()
         let client = try daemon.client()
         let volume = try #require(try await client.call(
             "volume.create", .object(["size_gb": .int(1), "name": .string("kept"), "wait": .bool(true)]), as: MutationResult.self).volume)

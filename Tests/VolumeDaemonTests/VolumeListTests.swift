@@ -8,9 +8,8 @@ import VolumeProtocol
 /// `limit` and `marker`, the same JSON a decoder reads back, bad pages refused by name.
 @Suite(.timeLimit(.minutes(5))) struct VolumeListTests {
     @Test func listsInOrderAndPagesWithLimitAndMarker() async throws {
-        let daemon = try await DaemonProcess()
+        let daemon = try await DaemonProcess.started()
         defer { daemon.cleanUp() }
-        try await daemon.start()
         let client = try daemon.client()
         var created: [String] = []
         for index in 0..<5 {

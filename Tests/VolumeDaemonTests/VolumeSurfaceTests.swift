@@ -8,18 +8,11 @@ import VolumeProtocol
 /// The rest of Cinder's driver surface on the real cluster: revert, attachments, capacity,
 /// manage and unmanage.
 @Suite(.timeLimit(.minutes(5))) struct VolumeSurfaceTests {
-    private func create(_ client: VolumeClient, _ params: [String: JSONValue]) async throws -> Volume {
-        var params = params
-        params["wait"] = .bool(true)
-        return try #require(try await client.call("volume.create", .object(params), as: MutationResult.self).volume)
-    }
-
     @Test func revertRestoresTheSnapshotsDataAndKeepsTheSize() async throws {
-        let daemon = try await DaemonProcess()
+        let daemon = try await DaemonProcess.started()
         defer { daemon.cleanUp() }
-        try await daemon.start()
         let client = try daemon.client()
-        let volume = try await create(client, ["size_gb": .int(1)])
+        let volume = try await client.createdVolume(["size_gb": .int(1)])
         let image = volume.rbdImage
         try await daemon.cluster.fill(pool: daemon.pool, image: image, megabytes: 8, seed: 1)
         let before = try await daemon.cluster.read(pool: daemon.pool, image: image, length: 8192)
@@ -50,18 +43,17 @@ import VolumeProtocol
         #expect(info.contains("\"size\":\(2 << 30)"), "grown back to the volume's size after the rollback")
 
         // A snapshot of another volume is refused, naming both.
-        let other = try await create(client, ["size_gb": .int(1)])
+        let other = try await client.createdVolume(["size_gb": .int(1)])
         let wrong = try await client.call("volume.revert", .object(["volume_id": .string(other.id), "snapshot_id": .string(snapshot.id)]))
         #expect(wrong.error?.kind == .invalidParams)
         #expect(wrong.error?.message.contains(volume.id) == true)
     }
 
     @Test func attachReturnsTheClustersMonitorsAndGuardsDeletes() async throws {
-        let daemon = try await DaemonProcess(extraConfig: "rbd_secret_uuid = 457eb676-33da-42ec-9a8c-9293d545c337")
+        let daemon = try await DaemonProcess.started(extraConfig: "rbd_secret_uuid = 457eb676-33da-42ec-9a8c-9293d545c337")
         defer { daemon.cleanUp() }
-        try await daemon.start()
         let client = try daemon.client()
-        let volume = try await create(client, ["size_gb": .int(1)])
+        let volume = try await client.createdVolume(["size_gb": .int(1)])
         let attached = try await client.call("volume.attach", .object([
             "volume_id": .string(volume.id), "connector": .object(["host": .string("compute-1"), "initiator": .string("iqn.x")]),
         ]), as: AttachResult.self)
@@ -102,7 +94,7 @@ import VolumeProtocol
         #expect(again.error?.kind == .notFound)
 
         // A multiattach volume has no exclusive-lock and takes two hosts; force deletes it attached.
-        let shared = try await create(client, ["size_gb": .int(1), "multiattach": .bool(true)])
+        let shared = try await client.createdVolume(["size_gb": .int(1), "multiattach": .bool(true)])
         #expect(shared.multiattach)
         let features = try await daemon.cluster.rbd(["info", "--format", "json", "\(daemon.pool)/\(shared.rbdImage)"])
         #expect(!features.contains("exclusive-lock"))
@@ -122,13 +114,12 @@ import VolumeProtocol
     }
 
     @Test func capacityMatchesCephDf() async throws {
-        let daemon = try await DaemonProcess()
+        let daemon = try await DaemonProcess.started()
         defer { daemon.cleanUp() }
-        try await daemon.start()
         let client = try daemon.client()
-        let volume = try await create(client, ["size_gb": .int(3)])
+        let volume = try await client.createdVolume(["size_gb": .int(3)])
         try await daemon.cluster.fill(pool: daemon.pool, image: volume.rbdImage, megabytes: 16)
-        _ = try await create(client, ["size_gb": .int(2)])
+        _ = try await client.createdVolume(["size_gb": .int(2)])
         // `stored` is reported by the OSDs every few seconds: wait until ceph df sees the data.
         var df: [String: Any] = [:]
         var capacity: PoolCapacity?
@@ -189,9 +180,8 @@ import VolumeProtocol
     }
 
     @Test func manageAdoptsAnImageAndUnmanageReleasesIt() async throws {
-        let daemon = try await DaemonProcess()
+        let daemon = try await DaemonProcess.started()
         defer { daemon.cleanUp() }
-        try await daemon.start()
         let client = try daemon.client()
         try await daemon.cluster.rbd(["create", "--size", "100M", "\(daemon.pool)/legacy-disk"])
         try await daemon.cluster.fill(pool: daemon.pool, image: "legacy-disk", megabytes: 4)
@@ -246,9 +236,8 @@ import VolumeProtocol
     /// A purge removes only the snapshots volumed made: a managed image's own snapshot survives
     /// the volume's delete, even when its name looks like volumed's.
     @Test func aPurgeNeverRemovesASnapshotTheImageHadBeforeManage() async throws {
-        let daemon = try await DaemonProcess()
+        let daemon = try await DaemonProcess.started()
         defer { daemon.cleanUp() }
-        try await daemon.start()
         let client = try daemon.client()
         try await daemon.cluster.rbd(["create", "--size", "64M", "\(daemon.pool)/old-disk"])
         try await daemon.cluster.rbd(["snap", "create", "\(daemon.pool)/old-disk@snapshot-pre-upgrade"])

@@ -15,41 +15,17 @@ import Testing
 
     deinit { daemon.cleanUp() }
 
-    struct Result: Sendable {
-        var status: Int32
-        var stdout: String
-        var stderr: String
-        var json: Any? { try? JSONSerialization.jsonObject(with: Data(stdout.utf8), options: [.fragmentsAllowed]) }
-    }
 
     /// Runs volumectl, optionally as another user and group (setpriv, no supplementary groups).
-    func volumectl(_ arguments: [String], as ids: (uid: Int, gid: Int)? = nil) async throws -> Result {
+    func volumectl(_ arguments: [String], as ids: (uid: Int, gid: Int)? = nil) async throws -> ToolRun {
         let binary = (ProcessInfo.processInfo.environment["VOLUMED_BIN"] ?? ".build/debug") + "/volumectl"
-        let socketPath = daemon.socketPath
-        let user = ids.map { [$0.uid, $0.gid] }
-        return try await onOwnThread {
-            let process = Process()
-            if let user {
-                process.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
-                process.arguments = ["--reuid=\(user[0])", "--regid=\(user[1])", "--clear-groups", binary] + arguments
-            } else {
-                process.executableURL = URL(fileURLWithPath: binary)
-                process.arguments = arguments
-            }
-            process.environment = ["VOLUMED_SOCKET": socketPath]
-            let out = Pipe(), err = Pipe()
-            process.standardOutput = out
-            process.standardError = err
-            try process.run()
-            let stdout = out.fileHandleForReading.readDataToEndOfFile()
-            let stderr = err.fileHandleForReading.readDataToEndOfFile()
-            process.waitUntilExit()
-            return Result(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-                          stderr: String(decoding: stderr, as: UTF8.self))
-        }
+        let environment = ["VOLUMED_SOCKET": daemon.socketPath]
+        guard let ids else { return try await ToolRun.run(binary, arguments, environment: environment) }
+        return try await ToolRun.run(
+            "/usr/bin/setpriv", ["--reuid=\(ids.uid)", "--regid=\(ids.gid)", "--clear-groups", binary] + arguments, environment: environment)
     }
 
-    func id(_ result: Result, _ key: String) -> String {
+    func id(_ result: ToolRun, _ key: String) -> String {
         ((result.json as? [String: Any])?[key] as? [String: Any])?["id"] as? String ?? ""
     }
 

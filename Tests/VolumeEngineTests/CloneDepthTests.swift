@@ -52,10 +52,7 @@ import Testing
     @Test func zeroDepthMakesFullCopiesWithTheSourceData() async throws {
         let h = try await EngineHarness { $0.maxCloneDepth = 0 }
         defer { Task { await h.shutdown() } }
-        let source = try await h.engine.createVolume(sizeGB: 1, name: nil, source: nil, idempotencyKey: nil)
-        try await h.finish(source)
-        let sourceID = try #require(source.volume?.id)
-        try await h.cluster.fill(pool: h.pool, image: "volume-\(sourceID)", megabytes: 8, seed: 42)
+        let sourceID = try await h.filledVolume(sizeGB: 1, megabytes: 8, seed: 42)
         let copy = try await h.engine.createVolume(sizeGB: 2, name: nil, source: .volume(sourceID), idempotencyKey: nil)
         let job = try await h.finish(copy)
         #expect(job.state == .succeeded)

@@ -137,10 +137,7 @@ import VolumeStore
         let h = try await EngineHarness { $0.workers = 1 }
         defer { Task { await h.shutdown() } }
         // Occupy the only worker with a flatten of real data, then queue a create behind it.
-        let parent = try await h.engine.createVolume(sizeGB: 1, name: nil, source: nil, idempotencyKey: nil)
-        try await h.finish(parent)
-        let parentID = try #require(parent.volume?.id)
-        try await h.cluster.fill(pool: h.pool, image: "volume-\(parentID)", megabytes: 256)
+        let parentID = try await h.filledVolume(sizeGB: 1, megabytes: 256)
         let child = try await h.engine.createVolume(sizeGB: 1, name: nil, source: .volume(parentID), idempotencyKey: nil)
         try await h.finish(child)
         let flatten = try await h.engine.flattenVolume(id: child.volume?.id ?? "")
@@ -157,10 +154,7 @@ import VolumeStore
     @Test func cancellingARunningFlattenStopsItAndKeepsTheClone() async throws {
         let h = try await EngineHarness()
         defer { Task { await h.shutdown() } }
-        let parent = try await h.engine.createVolume(sizeGB: 2, name: nil, source: nil, idempotencyKey: nil)
-        try await h.finish(parent)
-        let parentID = try #require(parent.volume?.id)
-        try await h.cluster.fill(pool: h.pool, image: "volume-\(parentID)", megabytes: 1024)
+        let parentID = try await h.filledVolume(sizeGB: 2, megabytes: 1024)
         // Cancel once the flatten has visibly started. On a starved machine the whole flatten can
         // end between its first progress event and the cancel: then try again on a new clone
         // (three tries); a flatten that finished is a finished flatten, not a failure to cancel.
@@ -188,10 +182,7 @@ import VolumeStore
     @Test func flattensRespectTheConcurrencyLimit() async throws {
         let h = try await EngineHarness { $0.concurrentFlattens = 1 }
         defer { Task { await h.shutdown() } }
-        let parent = try await h.engine.createVolume(sizeGB: 1, name: nil, source: nil, idempotencyKey: nil)
-        try await h.finish(parent)
-        let parentID = try #require(parent.volume?.id)
-        try await h.cluster.fill(pool: h.pool, image: "volume-\(parentID)", megabytes: 64)
+        let parentID = try await h.filledVolume(sizeGB: 1, megabytes: 64)
         var flattens: [Accepted] = []
         for _ in 0..<3 {
             let clone = try await h.engine.createVolume(sizeGB: 1, name: nil, source: .volume(parentID), idempotencyKey: nil)

@@ -6,22 +6,26 @@ import VolumeProtocol
 @Suite struct JSONWriterTests {
     static let created = Date(timeIntervalSince1970: 1_795_000_000.75)
 
-    static let volumes: [Volume] = [
-        Volume(id: "a", name: "", sizeGB: 1, status: "available", pool: "volumes", rbdImage: "volume-a",
-               parent: nil, source: nil, cloneDepth: 0, createdAt: created, updatedAt: created),
-        Volume(id: "b", name: "db \"main\" \\ /srv\n\t\u{1}é✓", sizeGB: 4096, status: "in-use", pool: "vms", rbdImage: "volume-b",
-               parent: .init(volumeID: "a", rbdSnapshot: "volume-b.clone_snap"), source: .volume("a"), cloneDepth: 1,
-               multiattach: true, attachmentCount: 2,
-               attachments: [Attachment(id: "x", volumeID: "b", host: "compute-1", createdAt: created)],
-               createdAt: created, updatedAt: created.addingTimeInterval(86_400 * 400)),
-        Volume(id: "c", name: "boot", sizeGB: 20, status: "available", pool: "vms", rbdImage: "volume-c",
-               parent: .init(volumeID: nil, imageID: "i", rbdSnapshot: "snap"), source: .image("i"), cloneDepth: 1,
-               attachments: [], createdAt: Date(timeIntervalSince1970: 0), updatedAt: created),
-        Volume(id: "d", name: "s", sizeGB: 2, status: "error", pool: "volumes", rbdImage: "volume-d",
-               parent: nil, source: .snapshot("s1"), cloneDepth: 0, createdAt: created, updatedAt: created),
-        Volume(id: "e", name: "m", sizeGB: 3, status: "available", pool: "volumes", rbdImage: "m",
-               parent: nil, source: .managed, cloneDepth: 0, createdAt: created, updatedAt: created),
-    ]
+    static let volumes: [Volume] = {
+        let a = VolumeRecord(id: "a", name: "", sizeGB: 1, status: .available, pool: "volumes", rbdImage: "volume-a", now: created)
+        // Available with attachments: `in-use` on the wire.
+        var b = VolumeRecord(
+            id: "b", name: "db \"main\" \\ /srv\n\t\u{1}é✓", sizeGB: 4096, status: .available, pool: "vms", rbdImage: "volume-b",
+            parentVolumeID: "a", parentSnapshot: "volume-b.clone_snap", sourceKind: .volume, sourceID: "a", cloneDepth: 1,
+            multiattach: true, now: created)
+        b.attachCount = 2
+        b.updatedAt = created.addingTimeInterval(86_400 * 400)
+        let attachment = AttachmentRecord(id: "x", volumeID: "b", host: "compute-1", connector: "{}", now: created)
+        var c = VolumeRecord(
+            id: "c", name: "boot", sizeGB: 20, status: .available, pool: "vms", rbdImage: "volume-c", parentSnapshot: "snap",
+            sourceKind: .image, sourceID: "i", cloneDepth: 1, now: Date(timeIntervalSince1970: 0))
+        c.parentImageID = "i"
+        c.updatedAt = created
+        let d = VolumeRecord(
+            id: "d", name: "s", sizeGB: 2, status: .error, pool: "volumes", rbdImage: "volume-d", sourceKind: .snapshot, sourceID: "s1", now: created)
+        let e = VolumeRecord(id: "e", name: "m", sizeGB: 3, status: .available, pool: "volumes", rbdImage: "m", sourceKind: .managed, now: created)
+        return [Volume(a), Volume(b, attachments: [attachment]), Volume(c, attachments: []), Volume(d), Volume(e)]
+    }()
 
     @Test func volumesMatchTheEncoder() throws {
         for volume in Self.volumes {

@@ -69,8 +69,7 @@ import VolumeProtocol
     }
 
     @Test func volumeEncodesMissingOptionalsAsNull() throws {
-        let volume = Volume(id: "i", name: "n", sizeGB: 1, status: "available", pool: "p", rbdImage: "volume-i",
-                            parent: nil, source: nil, cloneDepth: 0, createdAt: Date(), updatedAt: Date())
+        let volume = Volume(VolumeRecord(id: "i", name: "n", sizeGB: 1, status: .available, pool: "p", rbdImage: "volume-i"))
         let object = try JSONSerialization.jsonObject(with: JSONEncoder.volumed().encode(volume)) as? [String: Any]
         #expect(object?["parent"] is NSNull)
         #expect(object?["source"] is NSNull)

@@ -12,23 +12,22 @@ import VolumeProtocol
     }
 
     @Test func absentOptionalsAreWrittenAsNull() throws {
-        let job = Job(id: "j", kind: "volume.create", state: "queued", progress: 0, error: nil, volumeID: nil,
-                      snapshotID: nil, note: nil, createdAt: Self.date, startedAt: nil, finishedAt: nil)
+        let job = Job(JobRecord(id: "j", kind: .createVolume, lockKey: "v", now: Self.date))
         let written = try Self.object(job)
         for key in ["error", "volume_id", "snapshot_id", "note", "started_at", "finished_at"] {
             #expect(written[key] is NSNull, "\(key) is written as null")
         }
-        let volume = Volume(id: "v", name: "", sizeGB: 1, status: "available", pool: "volumes", rbdImage: "volume-v",
-                            parent: nil, source: nil, cloneDepth: 0, createdAt: Self.date, updatedAt: Self.date)
+        let volume = Volume(VolumeRecord(id: "v", name: "", sizeGB: 1, status: .available, pool: "volumes", rbdImage: "volume-v", now: Self.date))
         let volumeObject = try Self.object(volume)
         for key in ["parent", "source", "attachments"] { #expect(volumeObject[key] is NSNull, "\(key)") }
         #expect(volumeObject["multiattach"] as? Bool == false)
     }
 
     @Test func presentValuesRoundTrip() throws {
-        let job = Job(id: "j", kind: "volume.delete", state: "failed", progress: 0.5,
-                      error: .init(kind: .inUse, message: "attached"), volumeID: "v", snapshotID: nil, note: "n",
-                      createdAt: Self.date, startedAt: Self.date, finishedAt: Self.date)
+        var record = JobRecord(id: "j", kind: .deleteVolume, lockKey: "v", volumeID: "v", now: Self.date)
+        (record.state, record.progress, record.errorKind, record.errorMessage, record.note) = (.failed, 0.5, .inUse, "attached", "n")
+        (record.startedAt, record.finishedAt) = (Self.date, Self.date)
+        let job = Job(record)
         let back = try JSONDecoder.volumed().decode(Job.self, from: try JSONEncoder.volumed().encode(job))
         #expect(back == job)
     }
@@ -41,8 +40,7 @@ import VolumeProtocol
     }
 
     @Test func aMutationResultLeavesOutWhatTheCallIsNotAbout() throws {
-        let job = Job(id: "j", kind: "snapshot.create", state: "queued", progress: 0, error: nil, volumeID: "v",
-                      snapshotID: "s", note: nil, createdAt: Self.date, startedAt: nil, finishedAt: nil)
+        let job = Job(JobRecord(id: "j", kind: .createSnapshot, lockKey: "v", volumeID: "v", snapshotID: "s", now: Self.date))
         let written = try Self.object(MutationResult(job: job))
         #expect(Set(written.keys) == ["job"])
     }

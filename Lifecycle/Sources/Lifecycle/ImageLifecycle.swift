@@ -9,15 +9,9 @@ public enum ImageLifecycle {
         case cloneFrom
     }
 
-    /// The image as clients may see it: a deleted one is not found.
-    public static func visible(_ image: ImageRecord?, id: String, as what: String = "image") throws(Refusal) -> ImageRecord {
-        guard let image, image.status != .deleted else { throw Refusal(.notFound, "\(what) \(id) not found") }
-        return image
-    }
-
     /// The row to write (with the status a failed delete gives back), or why not.
     public static func admit(_ request: Request, to row: ImageRecord?, id: String) throws(Refusal) -> (image: ImageRecord, priorStatus: ImageStatus) {
-        var image = try visible(row, id: id, as: request == .cloneFrom ? "source image" : "image")
+        var image = try row.visible(as: request == .cloneFrom ? "source image" : "image", id: id)
         let prior = image.status
         switch request {
         case .delete(let clones):

@@ -8,15 +8,9 @@ public enum SnapshotLifecycle {
         case revertTo
     }
 
-    /// The snapshot as clients may see it: a deleted one is not found.
-    public static func visible(_ snapshot: SnapshotRecord?, id: String, as what: String = "snapshot") throws(Refusal) -> SnapshotRecord {
-        guard let snapshot, snapshot.status != .deleted else { throw Refusal(.notFound, "\(what) \(id) not found") }
-        return snapshot
-    }
-
     /// The row to write (with the status a failed delete gives back), or why not.
     public static func admit(_ request: Request, to row: SnapshotRecord?, id: String) throws(Refusal) -> (snapshot: SnapshotRecord, priorStatus: SnapshotStatus) {
-        var snapshot = try visible(row, id: id, as: request == .cloneFrom ? "source snapshot" : "snapshot")
+        var snapshot = try row.visible(as: request == .cloneFrom ? "source snapshot" : "snapshot", id: id)
         let prior = snapshot.status
         switch request {
         case .delete:

@@ -24,14 +24,8 @@ public enum VolumeLifecycle {
         public var dropsAttachments: Bool
     }
 
-    /// The volume as clients may see it: a deleted one (a tombstone) is not found.
-    public static func visible(_ volume: VolumeRecord?, id: String, as what: String = "volume") throws(Refusal) -> VolumeRecord {
-        guard let volume, volume.status != .deleted else { throw Refusal(.notFound, "\(what) \(id) not found") }
-        return volume
-    }
-
     public static func admit(_ request: Request, to row: VolumeRecord?, id: String) throws(Refusal) -> Admission {
-        var volume = try visible(row, id: id, as: request == .cloneFrom ? "source volume" : "volume")
+        var volume = try row.visible(as: request == .cloneFrom ? "source volume" : "volume", id: id)
         let prior = volume.status
         var drops = false
         switch request {

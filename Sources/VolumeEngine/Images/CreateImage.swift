@@ -13,7 +13,7 @@ struct CreateImage: Operation {
 
     func run(_ context: JobContext) async throws -> Completion {
         let imageID = self.imageID
-        let record = try await context.store.read { try $0.requireImage(imageID) }
+        let record = try await context.image(imageID)
         let (pool, name) = (record.pool, record.rbdImage)
         let order = context.settings.imageStoreOrder
 
@@ -57,24 +57,16 @@ struct CreateImage: Operation {
         }
         let fsid = context.cluster.fsid ?? "unknown"
         return { tx in
-            var image = try tx.requireImage(imageID)
-            image.status = ImageLifecycle.ended(.createImage, succeeded: true, from: image.status)
-            image.location = RBDNames.location(fsid: fsid, pool: pool, image: name)
-            try tx.update(image)
-            return []
+            try tx.endImageJob(.createImage, succeeded: true, imageID: imageID) {
+                $0.location = RBDNames.location(fsid: fsid, pool: pool, image: name)
+            }
         }
     }
 
     func rollback(_ context: JobContext, error: EngineError) async -> Completion {
         let imageID = self.imageID
         let removed = await ImageRemoval.remove(context, imageID: imageID, refuseClones: false) == nil
-        return { tx in
-            var image = try tx.requireImage(imageID)
-            image.status = ImageLifecycle.ended(.createImage, succeeded: false, from: image.status)
-            image.purged = removed
-            try tx.update(image)
-            return []
-        }
+        return { tx in try tx.endImageJob(.createImage, succeeded: false, imageID: imageID) { $0.purged = removed } }
     }
 }
 

@@ -12,22 +12,11 @@ struct DeleteImage: Operation {
         try await context.step(0, "remove image", checkpoint: false) {
             if let failure = await ImageRemoval.remove(context, imageID: imageID, refuseClones: true) { throw failure }
         }
-        return { tx in
-            var image = try tx.requireImage(imageID)
-            image.status = ImageLifecycle.ended(.deleteImage, succeeded: true, from: image.status)
-            image.purged = true
-            try tx.update(image)
-            return []
-        }
+        return { tx in try tx.endImageJob(.deleteImage, succeeded: true, imageID: imageID) { $0.purged = true } }
     }
 
     func rollback(_ context: JobContext, error: EngineError) async -> Completion {
         let (imageID, priorStatus) = (self.imageID, self.priorStatus)
-        return { tx in
-            var image = try tx.requireImage(imageID)
-            image.status = ImageLifecycle.ended(.deleteImage, succeeded: false, from: image.status, prior: priorStatus)
-            try tx.update(image)
-            return []
-        }
+        return { tx in try tx.endImageJob(.deleteImage, succeeded: false, imageID: imageID, prior: priorStatus) }
     }
 }

@@ -15,7 +15,7 @@ struct ExportImage: Operation {
 
     func run(_ context: JobContext) async throws -> Completion {
         let imageID = self.imageID
-        let record = try await context.store.read { try $0.requireImage(imageID) }
+        let record = try await context.image(imageID)
         let (pool, name, path, offset, length) = (record.pool, record.rbdImage, self.path, self.offset, self.length)
         let chunkSize = 1 << context.settings.imageStoreOrder
         var summary = ""

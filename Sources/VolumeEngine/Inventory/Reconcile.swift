@@ -4,37 +4,10 @@ import RBD
 import VolumeStore
 
 /// The differences between the database and the pools.
-public struct DriftReport: Sendable, Equatable {
-    public struct Item: Sendable, Equatable {
-        /// `pool/image` or `pool/image@snapshot`.
-        public var location: String
-        /// The volume, snapshot or image id involved, when known.
-        public var id: String?
-        public var detail: String
-    }
-
-    /// Images in the pools the database does not know (never removed by volumed).
-    public var unknownImages: [Item] = []
-    /// Volumes and images the database has whose RBD image is gone.
-    public var missingImages: [Item] = []
-    /// Snapshots volumed made that nothing needs any more.
-    public var staleSnapshots: [Item] = []
-    /// Snapshots the database has that the image no longer holds.
-    public var missingSnapshots: [Item] = []
-    /// Entries in the pools' trash (volumed never moves images there).
-    public var trash: [Item] = []
-    /// What `fix` changed.
-    public var fixed: [String] = []
-
-    public var isClean: Bool {
-        unknownImages.isEmpty && missingImages.isEmpty && staleSnapshots.isEmpty && missingSnapshots.isEmpty && trash.isEmpty
-    }
-}
-
 extension Engine {
     /// Compares the database with the pools. With `fix`, records what is missing as `error`
     /// (purged) and queues purges for stale snapshots; unknown images and trash are only reported.
-    public func reconcile(fix: Bool) async throws -> DriftReport {
+    public func reconcile(fix: Bool) async throws -> Drift {
         let pools = ClusterInventory.pools(settings)
         let inventory = try await cluster.run { session in try ClusterInventory.read(session, pools: pools) }
         let (volumes, images, snapshots, children) = try await store.read { tx in
@@ -43,7 +16,7 @@ extension Engine {
             for volume in volumes { if let parent = volume.parentVolumeID, let snap = volume.parentSnapshot { children[parent, default: []].insert(snap) } }
             return (volumes, try tx.unpurgedImages(), try tx.unpurgedSnapshots(), children)
         }
-        var report = DriftReport()
+        var report = Drift()
         let present = Dictionary(inventory.images.map { ("\($0.pool)/\($0.name)", $0) }, uniquingKeysWith: { first, _ in first })
         var known = Set<String>()
         var missingVolumes: [String] = [], missingImageIDs: [String] = [], missingSnapshotIDs: [String] = [], stale: Set<String> = []
@@ -85,6 +58,7 @@ extension Engine {
         for (pool, entries) in inventory.trash.sorted(by: { $0.key < $1.key }) {
             for entry in entries { report.trash.append(.init(location: "\(pool)/\(entry.name)", id: nil, detail: "trash id \(entry.id)")) }
         }
+        report.clean = report.isClean
         guard fix else { return report }
 
         let (fixed, purges) = try await store.write { [missingVolumes, missingImageIDs, missingSnapshotIDs, stale] tx -> ([String], [JobRecord]) in

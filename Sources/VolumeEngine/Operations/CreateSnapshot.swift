@@ -49,9 +49,9 @@ struct CreateSnapshot: Operation {
                 context.logger.error("could not remove snapshot after a failed create: \(error); it stays recorded for deletion")
             }
         }
-        let cancelled = if case .cancelled = error { true } else { false }
-        return { [removed] tx in
-            try tx.endSnapshotJob(.createSnapshot, .undone(cancelled: cancelled, started: true, imageRemoved: removed), snapshotID: snapshotID)
+        let outcome = VolumeLifecycle.Outcome.undone(cancelled: error.isCancellation, started: true, imageRemoved: removed)
+        return { tx in
+            try tx.endSnapshotJob(.createSnapshot, outcome, snapshotID: snapshotID)
             return []
         }
     }

@@ -11,7 +11,7 @@ struct CreateVolume: Operation {
 
     func run(_ context: JobContext) async throws -> Completion {
         let volumeID = self.volumeID
-        let volume = try await context.store.read { try $0.requireVolume(volumeID) }
+        let volume = try await context.volume(volumeID)
         let size = UInt64(volume.sizeGB) << 30
         let order = context.settings.imageOrder
         let (pool, image) = (volume.pool, volume.rbdImage)
@@ -172,10 +172,8 @@ struct CreateVolume: Operation {
                 context.logger.error("could not remove \(pool)/\(image) after a failed create: \(error); it stays recorded for deletion")
             }
         }
-        let cancelled = if case .cancelled = error { true } else { false }
-        return { [removed] tx in
-            try tx.endVolumeJob(.createVolume, .undone(cancelled: cancelled, started: true, imageRemoved: removed), volumeID: volumeID)
-        }
+        let outcome = VolumeLifecycle.Outcome.undone(cancelled: error.isCancellation, started: true, imageRemoved: removed)
+        return { tx in try tx.endVolumeJob(.createVolume, outcome, volumeID: volumeID) }
     }
 
     static func markAvailable(_ volumeID: String) -> Completion {

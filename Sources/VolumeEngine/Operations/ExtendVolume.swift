@@ -9,7 +9,7 @@ struct ExtendVolume: Operation {
 
     func run(_ context: JobContext) async throws -> Completion {
         let (volumeID, sizeGB) = (self.volumeID, self.sizeGB)
-        let volume = try await context.store.read { try $0.requireVolume(volumeID) }
+        let volume = try await context.volume(volumeID)
         let size = UInt64(sizeGB) << 30
         try await context.step(0, "resize to \(sizeGB) GiB", checkpoint: false) {
             try await context.rbd { session in

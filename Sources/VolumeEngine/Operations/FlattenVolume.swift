@@ -9,7 +9,7 @@ struct FlattenVolume: Operation {
 
     func run(_ context: JobContext) async throws -> Completion {
         let volumeID = self.volumeID
-        let volume = try await context.store.read { try $0.requireVolume(volumeID) }
+        let volume = try await context.volume(volumeID)
         guard volume.parentVolumeID != nil || volume.parentImageID != nil else {
             context.note("already flat")
             return { _ in [] }

@@ -19,7 +19,7 @@ struct ManageVolume: Operation {
 
     func run(_ context: JobContext) async throws -> Completion {
         let (volumeID, source) = (self.volumeID, self.sourceImage)
-        let volume = try await context.store.read { try $0.requireVolume(volumeID) }
+        let volume = try await context.volume(volumeID)
         let (pool, target) = (volume.pool, volume.rbdImage)
         let name = volume.name
         try await context.step(0, "adopt \(pool)/\(source) as \(target)", {

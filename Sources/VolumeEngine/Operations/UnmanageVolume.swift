@@ -9,7 +9,7 @@ struct UnmanageVolume: Operation {
 
     func run(_ context: JobContext) async throws -> Completion {
         let volumeID = self.volumeID
-        let volume = try await context.store.read { try $0.requireVolume(volumeID) }
+        let volume = try await context.volume(volumeID)
         try await context.step(0, "untag \(volume.pool)/\(volume.rbdImage)", checkpoint: false) {
             try await context.rbd { session in
                 try session.pool(volume.pool).withImage(volume.rbdImage) { image in
