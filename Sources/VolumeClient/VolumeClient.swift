@@ -36,7 +36,9 @@ public actor VolumeClient {
         // The descriptor is only stored once connected: a failed connect closes it here, and
         // since the actor is not fully initialised then, `deinit` never closes it a second
         // time (a second close would hit whatever file reused the number meanwhile).
-        let socketFD = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        // Close-on-exec: a process the client's program starts must not inherit the connection
+        // (it would keep it open after the client closed it, and the daemon would never see it go).
+        let socketFD = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard socketFD >= 0 else { throw ClientError.cannotConnect(socketPath, errno) }
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)

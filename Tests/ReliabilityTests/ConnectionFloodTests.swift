@@ -83,7 +83,7 @@ import VolumeProtocol
     /// Connects to `path` and returns the first line the daemon sends unasked, or nil when none
     /// comes within `milliseconds` (the connection is closed either way).
     static func firstLine(of path: String, within milliseconds: Int32) -> Data? {
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
         var address = sockaddr_un()

@@ -11,7 +11,7 @@ import Testing
         let fd: Int32
 
         init() throws {
-            fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
+            fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
             var address = sockaddr_un()
             address.sun_family = sa_family_t(AF_UNIX)
             withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: Array(path.utf8)) }
