@@ -11,7 +11,7 @@ import VolumeProtocol
         let cluster = try TestCluster.require()
         let imagePool = try await cluster.makePool("img")
         let vmsPool = try await cluster.makePool("vms")
-        let daemon = try await DaemonProcess.started(imagePool: imagePool, vmsPool: vmsPool)
+        let daemon = try await DaemonProcess(imagePool: imagePool, vmsPool: vmsPool)
         defer {
             daemon.cleanUp()
             cluster.deletePool(imagePool)
@@ -102,7 +102,7 @@ import VolumeProtocol
     }
 
     @Test func aFailedUploadLeavesNoImage() async throws {
-        let daemon = try await DaemonProcess()
+        let daemon = try await DaemonProcess.started()
         defer { daemon.cleanUp() }
         let client = try daemon.client()
         let file = try TestFiles.rawImage(megabytes: 3)

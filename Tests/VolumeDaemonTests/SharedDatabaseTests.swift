@@ -14,7 +14,7 @@ import VolumeProtocol
     /// Two hosts on one pool: the first active with one volume made, the second standby.
     /// `runAs`: a uid (and its gid) the first daemon runs as, owning its folder.
     static func twoHosts(runAs owner: (uid: UInt32, gid: UInt32)? = nil) async throws -> (first: DaemonProcess, second: DaemonProcess, volume: Volume) {
-        let first = try await DaemonProcess.started(defaultExtra: shared)
+        let first = try await DaemonProcess(defaultExtra: shared)
         if let owner {
             // Its own copy of the keyring (the cluster's is root's alone), in a folder it owns.
             let keyring = first.directory + "/keyring"
@@ -46,7 +46,7 @@ import VolumeProtocol
     }
 
     @Test func aStandbyTakesOverEverythingAndBackAgain() async throws {
-        let first = try await DaemonProcess(defaultExtra: Self.shared)
+        let first = try await DaemonProcess.started(defaultExtra: Self.shared)
         defer { first.cleanUp(keepPool: true) }
         let one = try first.client()
         let volume = try #require(try await one.call(
