@@ -44,6 +44,8 @@ public struct Configuration: Sendable, Equatable {
     public var maxConnections = 256
     /// Seconds a connection may sit with no request in flight before it is closed; 0: never.
     public var connectionIdleTimeout = 300
+    /// The most volumes one `volume.list` reply holds (Cinder's `osapi_max_limit`); more are paged.
+    public var maxListLimit = 10_000
     // [images]
     public var imagesPool = "images"
     public var imagesChunkSize = 8
@@ -124,6 +126,7 @@ public struct Configuration: Sendable, Equatable {
             case ("DEFAULT", "cluster_lock_lease"): config.clusterLockLease = try reader.int(in: 3...3_600)
             case ("DEFAULT", "max_connections"): config.maxConnections = try reader.int(in: 1...65_536)
             case ("DEFAULT", "connection_idle_timeout"): config.connectionIdleTimeout = try reader.int(in: 0...86_400)
+            case ("DEFAULT", "max_list_limit"): config.maxListLimit = try reader.int(in: 1...1_000_000)
             case ("DEFAULT", "state_store"): config.stateStore = try reader.choice(of: StateStore.self)
             case ("DEFAULT", "state_rados_pool"): config.stateRadosPool = try reader.name()
             case ("DEFAULT", "state_rados_namespace"): config.stateRadosNamespace = try reader.name()

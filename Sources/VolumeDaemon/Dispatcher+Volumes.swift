@@ -93,17 +93,17 @@ extension Dispatcher {
     /// `volume.list`
     func volumeList(_ request: Request) async throws -> any Encodable & Sendable {
         let p = request.params
-        // Everything by default; `limit` and `marker` (the last id of the previous page) page
-        // through it as Cinder's API does, in the same order.
-        let limit = try p.int("limit", in: 1...1_000_000)
-        let marker = try p.id("marker")
-        // Written row by row as the cursor goes: no array of records or of volumes.
-        var writer = try await engine.foldVolumes(after: marker, limit: limit, into: (JSONWriter(capacity: 1 << 16), first: true)) { list, record in
-            list.0.raw(list.first ? "[" : ",")
-            list.first = false
-            Volume(record).write(to: &list.0)
+        // Oldest first; `limit` and `marker` (the last id of the previous page) page through it as
+        // Cinder's API does. No reply holds more than max_list_limit volumes: with `paged`, the
+        // reply is {volumes, next_marker} and next_marker is null on the last page.
+        let cap = configuration().maxListLimit
+        let pageSize = min(try p.int("limit", in: 1...1_000_000) ?? cap, cap)
+        let paged = try p.bool("paged") ?? false
+        // Written row by row as the cursor goes (no array of records or of volumes); one row
+        // past the page says whether there is more.
+        let page = try await engine.foldVolumes(after: try p.id("marker"), limit: pageSize + 1, into: VolumePageWriter(size: pageSize)) {
+            $0.add($1)
         }
-        writer.0.raw(writer.first ? "[]" : "]")
-        return WrittenJSON(writer.0)
+        return WrittenJSON(paged ? page.object() : page.array())
     }
 }

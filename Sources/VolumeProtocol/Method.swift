@@ -47,7 +47,7 @@ public enum Method: String, Sendable, CaseIterable {
         case .volumeExtend: ["volume_id", "size_gb", "wait"]
         case .volumeFlatten: ["volume_id", "wait"]
         case .volumeGet: ["volume_id"]
-        case .volumeList: ["limit", "marker"]
+        case .volumeList: ["limit", "marker", "paged"]
         case .volumeRevert: ["volume_id", "snapshot_id", "force", "wait"]
         case .volumeAttach: ["volume_id", "connector"]
         case .volumeDetach: ["volume_id", "attachment_id"]

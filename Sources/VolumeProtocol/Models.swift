@@ -121,6 +121,14 @@ public struct Job: Sendable, Codable, Equatable {
     }
 }
 
+/// `volume.list` with `paged`: one page, and the marker that asks for the next (null on the last).
+public struct VolumePage: Sendable, Codable, Equatable {
+    public var volumes: [Volume]
+    @Nullable public var nextMarker: String?
+
+    enum CodingKeys: String, CodingKey { case volumes, nextMarker = "next_marker" }
+}
+
 /// The answer to a mutating call: the job and what it changes.
 public struct MutationResult: Sendable, Codable, Equatable {
     public var job: Job

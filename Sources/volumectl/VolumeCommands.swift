@@ -176,7 +176,18 @@ struct VolumeCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List volumes.")
         @OptionGroup var global: GlobalOptions
 
-        func run() async throws { try await global.show("volume.list", as: [Volume].self, with: Output.volumes) }
+        func run() async throws {
+            // Every page (a reply holds at most the daemon's max_list_limit volumes).
+            let client = try global.connect()
+            var volumes: [Volume] = []
+            var marker: String?
+            repeat {
+                let page = try await client.run("volume.list", parameters(["paged": .bool(true), "marker": .given(marker)]), as: VolumePage.self)
+                volumes += page.volumes
+                marker = page.nextMarker
+            } while marker != nil
+            try Output.volumes(volumes, json: global.json)
+        }
     }
 
     struct Show: AsyncParsableCommand {

@@ -64,6 +64,8 @@ struct Scale: AsyncParsableCommand {
             state_dir = \(state)
             socket_path = \(scratch)/seeded.sock
             log_level = warning
+            # The whole table in one reply (the default caps a reply at 10,000).
+            max_list_limit = 1000000
             [rbd]
             rbd_pool = images
             rbd_ceph_conf = \(target.cephConf)
