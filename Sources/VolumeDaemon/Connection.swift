@@ -18,15 +18,23 @@ final class RequestsInFlight: Sendable {
     var isIdle: Bool { count.load(ordering: .relaxed) == 0 }
 }
 
-/// Closes a connection that has neither sent nor received anything for the idle timeout
-/// (`IdleStateHandler` says so, again every timeout) and has no request in flight.
+/// Counts each request as in flight the moment its line is decoded (not when the connection's
+/// task gets to it, which on a starved machine can be seconds later), and closes a connection
+/// that has neither sent nor received anything for the idle timeout (`IdleStateHandler` says
+/// so, again every timeout) and has no request in flight. The connection's task ends each
+/// request it was given (`RequestsInFlight.end`).
 final class IdleConnectionCloser: ChannelInboundHandler, Sendable {
-    typealias InboundIn = ByteBuffer
-    typealias InboundOut = ByteBuffer
+    typealias InboundIn = Frame
+    typealias InboundOut = Frame
     let requests: RequestsInFlight
 
     init(requests: RequestsInFlight) {
         self.requests = requests
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        requests.begin()
+        context.fireChannelRead(data)
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {

@@ -69,10 +69,12 @@ public final class SocketServer: Service, Sendable {
                 let requests = RequestsInFlight()
                 if let idleTimeout {
                     try channel.pipeline.syncOperations.addHandler(IdleStateHandler(allTimeout: idleTimeout))
-                    try channel.pipeline.syncOperations.addHandler(IdleConnectionCloser(requests: requests))
                 }
                 try channel.pipeline.syncOperations.addHandler(
                     ByteToMessageHandler(LineFrameDecoder(maximumLength: Self.maximumLineLength)))
+                // Counts requests in every case; closes idle connections only with a timeout
+                // (without IdleStateHandler no idle event comes).
+                try channel.pipeline.syncOperations.addHandler(IdleConnectionCloser(requests: requests))
                 return Connection(channel: try NIOAsyncChannel<Frame, ByteBuffer>(wrappingChannelSynchronously: channel), requests: requests)
             }
         }
@@ -130,7 +132,7 @@ public final class SocketServer: Service, Sendable {
                             inFlight -= 1
                         }
                         inFlight += 1
-                        requests.begin()
+                        // Counted in flight when decoded (IdleConnectionCloser); ended here.
                         group.addTask {
                             defer { requests.end() }
                             switch frame {

@@ -83,25 +83,8 @@ import VolumeProtocol
     /// Connects to `path` and returns the first line the daemon sends unasked, or nil when none
     /// comes within `milliseconds` (the connection is closed either way).
     static func firstLine(of path: String, within milliseconds: Int32) -> Data? {
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { return nil }
+        guard let fd = RawSocket.connect(path) else { return nil }
         defer { close(fd) }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: Array(path.utf8)) }
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
-        guard connected == 0 else { return nil }
-        var line = Data()
-        var bytes = [UInt8](repeating: 0, count: 4096)
-        while !line.contains(UInt8(ascii: "\n")) {
-            var ready = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-            guard poll(&ready, 1, milliseconds) == 1 else { return nil }
-            let count = read(fd, &bytes, bytes.count)
-            guard count > 0 else { return line.isEmpty ? nil : line }
-            line.append(contentsOf: bytes[0..<count])
-        }
-        return line.prefix { $0 != UInt8(ascii: "\n") }
+        return RawSocket.readLine(fd, within: milliseconds)
     }
 }

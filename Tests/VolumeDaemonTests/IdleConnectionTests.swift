@@ -21,8 +21,10 @@ import Testing
     @Test func aConnectionWaitingForAReplyStaysOpenUntilItsRequestsEnd() throws {
         let requests = RequestsInFlight()
         let channel = try Self.channel(requests)
-        requests.begin()
-        requests.begin()
+        // Two request lines decoded: in flight from that moment, before any task takes them.
+        try channel.writeInbound(Frame.line(ByteBuffer(string: #"{"jsonrpc":"2.0","id":1,"method":"job.wait"}"#)))
+        try channel.writeInbound(Frame.line(ByteBuffer(string: #"{"jsonrpc":"2.0","id":2,"method":"job.wait"}"#)))
+        #expect(try channel.readInbound(as: Frame.self) != nil, "the frame goes on to the connection's task")
         channel.pipeline.fireUserInboundEventTriggered(IdleStateHandler.IdleStateEvent.all)
         #expect(channel.isActive, "two requests in flight")
         requests.end()
