@@ -98,15 +98,28 @@ public struct Configuration: Sendable, Equatable {
     static func order(ofMiB mib: Int) -> Int { 20 + mib.trailingZeroBitCount }
 
     /// Reads and validates `path`.
-    public static func load(path: String) throws(ConfigError) -> Configuration {
+    /// Reads the file at `path`. Without `rbd_keyring` in it, the keyring is the service's
+    /// credential `rbd_keyring` when systemd passes one (`LoadCredential=`, in
+    /// `credentialsDirectory`): the key is then readable by the service alone.
+    public static func load(
+        path: String, credentialsDirectory: String? = ProcessInfo.processInfo.environment["CREDENTIALS_DIRECTORY"]
+    ) throws(ConfigError) -> Configuration {
         let text: String
         do {
             text = try String(contentsOfFile: path, encoding: .utf8)
         } catch {
             throw ConfigError(file: path, line: nil, option: nil, message: "cannot read the configuration file: \(error.localizedDescription)")
         }
-        return try parse(IniFile(path: path, text: text))
+        var config = try parse(IniFile(path: path, text: text))
+        if config.rbdKeyring == nil, let credentials = credentialsDirectory,
+           FileManager.default.isReadableFile(atPath: credentials + "/" + Self.keyringCredential) {
+            config.rbdKeyring = credentials + "/" + Self.keyringCredential
+        }
+        return config
     }
+
+    /// The name of the credential that carries the cluster key (`LoadCredential=rbd_keyring:…`).
+    public static let keyringCredential = "rbd_keyring"
 
     static func parse(_ file: IniFile) throws(ConfigError) -> Configuration {
         var config = Configuration()

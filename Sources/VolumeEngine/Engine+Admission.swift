@@ -31,6 +31,7 @@ extension Engine {
         guard settings.volumePools.contains(pool) else {
             throw EngineError.invalid("pool '\(pool)' is not one volumed may create volumes in (\(settings.volumePools.joined(separator: ", ")))")
         }
+        do { try ImageSizeLimit.check(sizeGB, objectOrder: settings.imageOrder) } catch { throw EngineError(error) }
         let request = "volume.create size_gb=\(sizeGB) name=\(name ?? "") source=\(source.map { "\($0)" } ?? "none") pool=\(pool) multiattach=\(multiattach)"
         let accepted = try await store.admit { tx -> (Accepted, Bool) in
             if let key = idempotencyKey, let existing = try tx.job(idempotencyKey: key) {
@@ -127,7 +128,8 @@ extension Engine {
     }
 
     public func extendVolume(id: String, sizeGB: Int) async throws -> Accepted {
-        try await admit { tx in
+        do { try ImageSizeLimit.check(sizeGB, objectOrder: settings.imageOrder) } catch { throw EngineError(error) }
+        return try await admit { tx in
             let volume = try VolumeLifecycle.admit(.extend(sizeGB: sizeGB), to: try tx.volume(id), id: id).volume
             let job = JobRecord(
                 id: newID(), kind: .extendVolume, lockKey: id, volumeID: id,

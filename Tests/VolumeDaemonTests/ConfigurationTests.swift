@@ -14,6 +14,26 @@ import Testing
         try Configuration.parse(IniFile(path: "/etc/volumed/volumed.conf", text: text))
     }
 
+    /// Under systemd the key comes as the credential `rbd_keyring` (readable by the service
+    /// alone); an `rbd_keyring` in the file still wins, and without either librados looks as usual.
+    @Test func theKeyringComesFromSystemdsCredentialUnlessTheFileNamesOne() throws {
+        let folder = NSTemporaryDirectory() + "volumed-conf-\(UUID().uuidString.prefix(8))"
+        let credentials = folder + "/credentials"
+        try FileManager.default.createDirectory(atPath: credentials, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try "[client.volumed]\n".write(toFile: credentials + "/rbd_keyring", atomically: true, encoding: .utf8)
+        let own = folder + "/own.keyring"
+        try "[client.volumed]\n".write(toFile: own, atomically: true, encoding: .utf8)
+        let plain = folder + "/plain.conf", named = folder + "/named.conf"
+        try "[rbd]\nrbd_ceph_conf = \(cephConf)\n".write(toFile: plain, atomically: true, encoding: .utf8)
+        try "[rbd]\nrbd_ceph_conf = \(cephConf)\nrbd_keyring = \(own)\n".write(toFile: named, atomically: true, encoding: .utf8)
+
+        #expect(try Configuration.load(path: plain, credentialsDirectory: credentials).rbdKeyring == credentials + "/rbd_keyring")
+        #expect(try Configuration.load(path: named, credentialsDirectory: credentials).rbdKeyring == own)
+        #expect(try Configuration.load(path: plain, credentialsDirectory: nil).rbdKeyring == nil)
+        #expect(try Configuration.load(path: plain, credentialsDirectory: folder + "/none").rbdKeyring == nil)
+    }
+
     @Test func defaultsFollowCinder() throws {
         let config = try parse("[rbd]\nrbd_ceph_conf = \(cephConf)\n")
         #expect(config.rbdPool == "volumes")

@@ -104,3 +104,14 @@ import Testing
         }
     }
 }
+
+@Suite struct ImageSizeLimitTests {
+    @Test func theObjectMapBoundsTheSize() throws {
+        #expect(ImageSizeLimit.largestGB(objectOrder: 22) == 1_000_000)
+        #expect(ImageSizeLimit.largestGB(objectOrder: 23) == 2_000_000)
+        try ImageSizeLimit.check(1_000_000, objectOrder: 22)
+        let refused = refusal { try ImageSizeLimit.check(1_000_001, objectOrder: 22) }
+        #expect(refused?.kind == .invalid)
+        #expect(refused?.message.contains("4 MiB objects") == true)
+    }
+}
