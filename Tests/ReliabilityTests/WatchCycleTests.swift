@@ -7,8 +7,11 @@ import VolumeProtocol
 
 /// A `job.watch` lives only as long as its connection: clients that watch a running job and
 /// hang up, 10,000 times, leave the daemon's descriptors, threads and memory where they were,
-/// and the job running.
-@Suite(.timeLimit(.minutes(10))) struct WatchCycleTests {
+/// and the job running. Long mode only (`VOLUMED_LONG=1`): the flatten that keeps the job running
+/// (a 64 TiB thin clone) floods the dev cluster's single OSD, and in the full suite the other
+/// tests' requests timed out behind it.
+@Suite(.timeLimit(.minutes(10)), .enabled(if: ProcessInfo.processInfo.environment["VOLUMED_LONG"] == "1"))
+struct WatchCycleTests {
     static let cycles = 10_000
 
     @Test func tenThousandWatchThenHangUpCyclesLeaveNothingBehind() async throws {

@@ -39,7 +39,9 @@ import VolumeProtocol
     }
 
     /// librbd's object map holds 256,000,000 objects: past 1,000,000 GiB (4 MiB objects) a create
-    /// or an extend is refused at once, naming size_gb, and leaves nothing; the largest allowed works.
+    /// or an extend is refused at once, naming size_gb, and leaves nothing. (The largest allowed size
+    /// itself is not created here: its 64 MB object map is heavy for the dev cluster's one OSD;
+    /// `rbd create --size 1000000G` with object-map succeeds, 1048576G fails: ImageSizeLimitTests.)
     @Test func sizesTheObjectMapCannotHoldAreRefusedAtAdmission() async throws {
         let client = try daemon.client()
         let before = try await client.call("job.list", as: [Job].self).count
@@ -47,13 +49,10 @@ import VolumeProtocol
         #expect(tooLarge.error?.code == -32602)
         #expect(tooLarge.error?.message.contains("size_gb 1000001") == true && tooLarge.error?.message.contains("object map") == true)
         #expect(try await client.call("job.list", as: [Job].self).count == before, "no job was queued")
-        let largest = try await client.createdVolume(["size_gb": .int(1_000_000)])
-        #expect(largest.status == "available" && largest.sizeGB == 1_000_000)
         let small = try await client.createdVolume(["size_gb": .int(1)])
         let grow = try await client.call("volume.extend", .object(["volume_id": .string(small.id), "size_gb": .int(2_000_000)]))
         #expect(grow.error?.code == -32602)
         #expect(try await client.call("volume.get", .object(["volume_id": .string(small.id)]), as: Volume.self).status == "available")
-        // (Not deleted: removing a 1,000,000 GiB image walks its 256 million objects; the pool goes with the suite.)
         _ = try await client.call("volume.delete", .object(["volume_id": .string(small.id), "wait": .bool(true)]))
     }
 
