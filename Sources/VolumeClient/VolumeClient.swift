@@ -8,9 +8,9 @@ import VolumeProtocol
 /// Notifications that arrive while a call waits for its reply (`job.progress` after
 /// `job.watch`) go to that call's `notifications` handler.
 public actor VolumeClient {
-    private let fd: Int32
-    private var buffer = Data()
-    private var nextID: Int64 = 1
+    let fd: Int32
+    var buffer = Data()
+    var nextID: Int64 = 1
     /// Blocking socket reads and writes happen here, off Swift's cooperative threads.
     private let queue = DispatchQueue(label: "volumed.client")
     /// Whether a call has the connection, and the calls waiting for it, first come first served.
@@ -71,24 +71,8 @@ public actor VolumeClient {
     ) async throws -> RPCResponse {
         await takeTurn()
         defer { endTurn() }
-        let id = nextID
-        nextID += 1
-        let request = RPCRequest(id: .number(id), method: method, params: params)
-        var line = try JSONEncoder.volumed().encode(request)
-        line.append(UInt8(ascii: "\n"))
-        try await send(line)
-        while true {
-            let reply = try await nextLine()
-            if let notification = try? JSONDecoder.volumed().decode(RPCNotification.self, from: reply),
-               (try? JSONDecoder().decode(IDProbe.self, from: reply))?.id == nil {
-                notifications?(notification)
-                continue
-            }
-            guard let response = try? JSONDecoder.volumed().decode(RPCResponse.self, from: reply) else {
-                throw ClientError.badReply(String(decoding: reply, as: UTF8.self))
-            }
-            if response.id == .number(id) { return response }
-        }
+        let id = try await sendRequest(method, params)
+        return try await awaitResponse(id: id, notifications: notifications)
     }
 
     /// Calls and decodes the result as `T`, throwing the reply's `RPCError` if it is one.
@@ -116,28 +100,14 @@ public actor VolumeClient {
         return try await nextLine()
     }
 
-    private func send(_ data: Data) async throws {
+    func send(_ data: Data) async throws {
         let fd = self.fd
-        try await onQueue {
-            try data.withUnsafeBytes { raw in
-                guard let base = raw.baseAddress else { return }
-                var offset = 0
-                while offset < raw.count {
-                    // MSG_NOSIGNAL: a daemon gone away is an error here, not a SIGPIPE that kills the client.
-                    let written = Glibc.send(fd, base + offset, raw.count - offset, Int32(MSG_NOSIGNAL))
-                    if written < 0 {
-                        if errno == EINTR { continue }
-                        throw ClientError.connectionClosed
-                    }
-                    offset += written
-                }
-            }
-        }
+        try await onQueue { try data.withUnsafeBytes { try Self.sendAll(fd, $0) } }
     }
 
     /// The next line from the daemon. Each byte is searched for the newline once, so a reply of
     /// tens of megabytes (a list of 100k volumes) reads in linear time.
-    private func nextLine() async throws -> Data {
+    func nextLine() async throws -> Data {
         var searched = 0
         while true {
             if let newline = buffer.withUnsafeBytes({ raw -> Int? in
@@ -166,7 +136,7 @@ public actor VolumeClient {
     public nonisolated func shutdownWrite() { shutdown(fd, Int32(SHUT_WR)) }
 
     /// Waits until no other call has the connection.
-    private func takeTurn() async {
+    func takeTurn() async {
         guard busy else {
             busy = true
             return
@@ -175,7 +145,7 @@ public actor VolumeClient {
     }
 
     /// Hands the connection to the next waiting call (it stays busy), or frees it.
-    private func endTurn() {
+    func endTurn() {
         if waiting.isEmpty {
             busy = false
         } else {
@@ -183,11 +153,11 @@ public actor VolumeClient {
         }
     }
 
-    private func onQueue<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    func onQueue<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in
             queue.async { continuation.resume(with: Result { try body() }) }
         }
     }
 
-    private struct IDProbe: Decodable { var id: RPCID? }
+    struct IDProbe: Decodable { var id: RPCID? }
 }

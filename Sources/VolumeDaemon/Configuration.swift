@@ -49,6 +49,10 @@ public struct Configuration: Sendable, Equatable {
     // [images]
     public var imagesPool = "images"
     public var imagesChunkSize = 8
+    /// The largest image an upload without `size_bytes` may grow to, in GiB.
+    public var imageUploadMaxGB = 1024
+    /// Seconds an upload or a download waits for a client that sends or reads nothing.
+    public var uploadIdleTimeout = 60
     // [libvirt]
     /// Pool for VM disks cloned from images (Nova's `images_rbd_pool`); empty: none.
     public var imagesRBDPool = "vms"
@@ -88,6 +92,8 @@ public struct Configuration: Sendable, Equatable {
         settings.extraPools = imagesRBDPool.isEmpty ? [] : [imagesRBDPool]
         settings.imagePool = imagesPool
         settings.imageStoreOrder = Self.order(ofMiB: imagesChunkSize)
+        settings.imageUploadMaximumBytes = Int64(imageUploadMaxGB) << 30
+        settings.uploadIdleTimeout = .seconds(uploadIdleTimeout)
         settings.rbdUser = rbdUser
         settings.secretUUID = rbdSecretUUID
         settings.clusterName = rbdClusterName
@@ -159,6 +165,8 @@ public struct Configuration: Sendable, Equatable {
             case ("images", "rbd_store_pool"): config.imagesPool = try reader.name()
             case ("libvirt", "images_rbd_pool"): config.imagesRBDPool = entry.value.isEmpty ? "" : try reader.name()
             case ("images", "rbd_store_chunk_size"): config.imagesChunkSize = try reader.chunkSize()
+            case ("images", "image_upload_max_gb"): config.imageUploadMaxGB = try reader.int(in: 1...1_000_000)
+            case ("images", "upload_idle_timeout"): config.uploadIdleTimeout = try reader.int(in: 1...86_400)
             case ("DEFAULT", _), ("rbd", _), ("images", _), ("libvirt", _):
                 throw reader.error("unknown option in [\(entry.section)]")
             default:

@@ -8,6 +8,8 @@ import VolumeProtocol
 struct Connection: Sendable {
     let channel: NIOAsyncChannel<Frame, ByteBuffer>
     let requests: RequestsInFlight
+    /// How the decoder frames what follows a possible upload request.
+    let framing: FramingSwitch
 }
 
 /// The requests of one connection being answered right now (their follow-ups included).
@@ -33,7 +35,10 @@ final class IdleConnectionCloser: ChannelInboundHandler, Sendable {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        requests.begin()
+        switch unwrapInboundIn(data) {
+        case .line, .tooLong: requests.begin()
+        case .data, .zeros, .end: break  // an upload's data: its request is in flight already
+        }
         context.fireChannelRead(data)
     }
 

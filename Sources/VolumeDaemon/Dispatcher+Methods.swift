@@ -8,6 +8,8 @@ extension Dispatcher {
         let params: ParamReader
         let peer: PeerCredentials
         let followUp: FollowUp.Slot
+        /// The connection, for uploads and downloads (nil when the request came another way).
+        let stream: ClientStream?
     }
 
     typealias Handler = @Sendable (Dispatcher) -> @Sendable (Request) async throws -> any Encodable & Sendable

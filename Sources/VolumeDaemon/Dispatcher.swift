@@ -33,13 +33,14 @@ public struct Dispatcher: Sendable {
     let refusals = LogThrottle()
 
     /// The reply to `line` (no line for a notification), and what follows it on the connection.
-    func reply(to line: Data, peer: PeerCredentials) async -> Reply {
+    /// `stream` is the connection, for the methods that send data on it besides the reply.
+    func reply(to line: Data, peer: PeerCredentials, stream: ClientStream? = nil) async -> Reply {
         let slot = FollowUp.Slot()
-        let answer = await answer(to: line, peer: peer, followUp: slot)
+        let answer = await answer(to: line, peer: peer, followUp: slot, stream: stream)
         return Reply(line: answer, followUp: slot.take())
     }
 
-    private func answer(to line: Data, peer: PeerCredentials, followUp: FollowUp.Slot) async -> Data? {
+    private func answer(to line: Data, peer: PeerCredentials, followUp: FollowUp.Slot, stream: ClientStream?) async -> Data? {
         guard !NestingLimit.exceeded(in: line) else {
             return encode(RPCResponse(id: nil, error: .invalidRequest("the request nests deeper than \(NestingLimit.maximumDepth) levels")))
         }
@@ -68,7 +69,7 @@ public struct Dispatcher: Sendable {
         }
         let result: Result<any Encodable & Sendable, RPCError>
         if let method = Method(rawValue: name) {
-            result = await call(method, params: object["params"], peer: peer, followUp: followUp)
+            result = await call(method, params: object["params"], peer: peer, followUp: followUp, stream: stream)
         } else {
             result = .failure(.methodNotFound(name))
         }
@@ -81,7 +82,7 @@ public struct Dispatcher: Sendable {
     }
 
     private func call(
-        _ method: Method, params: JSONValue?, peer: PeerCredentials, followUp: FollowUp.Slot
+        _ method: Method, params: JSONValue?, peer: PeerCredentials, followUp: FollowUp.Slot, stream: ClientStream?
     ) async -> Result<any Encodable & Sendable, RPCError> {
         do {
             if !method.isReadOnly, await !access().mayChange(peer) {
@@ -98,7 +99,7 @@ public struct Dispatcher: Sendable {
             }
             let reader = try ParamReader(params, method: method.rawValue)
             try reader.allowOnly(Set(method.parameters))
-            let request = Request(params: reader, peer: peer, followUp: followUp)
+            let request = Request(params: reader, peer: peer, followUp: followUp, stream: stream)
             return .success(try await Self.handler(for: method)(self)(request))
         } catch {
             let rpcError = RPCError.from(error)

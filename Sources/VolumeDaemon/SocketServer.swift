@@ -63,19 +63,23 @@ public final class SocketServer: Service, Sendable {
         let bootstrap = ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.backlog, value: 256)
             .childChannelOption(.allowRemoteHalfClosure, value: true)
+            // Large reads for uploads; small connections stay small (the buffer adapts).
+            .childChannelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 1024, initial: 16384, maximum: 1 << 20))
         let idleTimeout = limits.idleTimeout
         let initializer: @Sendable (any Channel) -> EventLoopFuture<Connection> = { channel in
             channel.eventLoop.makeCompletedFuture {
                 let requests = RequestsInFlight()
+                let framing = FramingSwitch()
                 if let idleTimeout {
                     try channel.pipeline.syncOperations.addHandler(IdleStateHandler(allTimeout: idleTimeout))
                 }
                 try channel.pipeline.syncOperations.addHandler(
-                    ByteToMessageHandler(LineFrameDecoder(maximumLength: Self.maximumLineLength)))
+                    ByteToMessageHandler(RequestFrameDecoder(maximumLength: Self.maximumLineLength, framing: framing)))
                 // Counts requests in every case; closes idle connections only with a timeout
                 // (without IdleStateHandler no idle event comes).
                 try channel.pipeline.syncOperations.addHandler(IdleConnectionCloser(requests: requests))
-                return Connection(channel: try NIOAsyncChannel<Frame, ByteBuffer>(wrappingChannelSynchronously: channel), requests: requests)
+                return Connection(
+                    channel: try NIOAsyncChannel<Frame, ByteBuffer>(wrappingChannelSynchronously: channel), requests: requests, framing: framing)
             }
         }
         let server: NIOAsyncChannel<Connection, Never>
@@ -120,36 +124,68 @@ public final class SocketServer: Service, Sendable {
             return
         }
         let requests = accepted.requests
+        let framing = accepted.framing
+        let uploads = UploadRoute()
+        let channel = connection.channel
+        let resumeDecoding: @Sendable () -> Void = { channel.pipeline.fireChannelRead(ByteBuffer()) }
         let peer = await PeerCredentials.of(connection.channel)
         do {
             try await connection.executeThenClose { inbound, outbound in
                 let writer = LineWriter(outbound: outbound)
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     var inFlight = 0
-                    for try await frame in inbound {
-                        if inFlight >= Self.maximumInFlight {
-                            try await group.next()
-                            inFlight -= 1
-                        }
-                        inFlight += 1
-                        // Counted in flight when decoded (IdleConnectionCloser); ended here.
-                        group.addTask {
-                            defer { requests.end() }
+                    do {
+                        for try await frame in inbound {
                             switch frame {
-                            case .tooLong(let limit):
-                                let error = RPCResponse(id: nil, error: .invalidRequest("request line longer than \(limit) bytes; it was skipped"))
-                                try await writer.write(JSONEncoder.volumed().encode(error))
-                            case .line(let buffer):
-                                guard buffer.readableBytes > 0 else { return }
-                                let data = Data(buffer: buffer)
-                                let reply = await self.dispatcher.reply(to: data, peer: peer)
-                                if let line = reply.line { try await writer.write(line) }
-                                if let followUp = reply.followUp {
-                                    await Self.run(followUp, writer: writer, until: connection.channel.closeFuture)
+                            case .data(let bytes):
+                                await uploads.deliver(.bytes(Array(bytes.readableBytesView)))
+                                continue
+                            case .zeros(let count):
+                                await uploads.deliver(.zeros(count))
+                                continue
+                            case .end:
+                                uploads.end()
+                                continue
+                            case .line, .tooLong:
+                                break
+                            }
+                            if inFlight >= Self.maximumInFlight {
+                                try await group.next()
+                                inFlight -= 1
+                            }
+                            inFlight += 1
+                            let stream = ClientStream(writer: writer, framing: framing, uploads: uploads, resumeDecoding: resumeDecoding)
+                            // Counted in flight when decoded (IdleConnectionCloser); ended here.
+                            group.addTask {
+                                defer { requests.end() }
+                                switch frame {
+                                case .line(let buffer):
+                                    guard buffer.readableBytes > 0 else { return }
+                                    let mayUpload = RequestFrameDecoder.mayStartUpload(buffer)
+                                    let reply = await self.dispatcher.reply(to: Data(buffer: buffer), peer: peer, stream: stream)
+                                    // Not an upload after all (or refused): the decoder paused
+                                    // after the line goes on with lines.
+                                    if mayUpload, !stream.receivedChunks {
+                                        framing.decide(.lines)
+                                        resumeDecoding()
+                                    }
+                                    if let line = reply.line { try await writer.write(line) }
+                                    if let followUp = reply.followUp {
+                                        await Self.run(followUp, writer: writer, until: connection.channel.closeFuture)
+                                    }
+                                case .tooLong(let limit):
+                                    let error = RPCResponse(id: nil, error: .invalidRequest("request line longer than \(limit) bytes; it was skipped"))
+                                    try await writer.write(JSONEncoder.volumed().encode(error))
+                                case .data, .zeros, .end:
+                                    return  // routed above
                                 }
                             }
                         }
+                    } catch {
+                        uploads.disconnected()
+                        throw error
                     }
+                    uploads.disconnected()
                     try await group.waitForAll()
                 }
                 // The client is done sending: let every reply reach it before the connection
@@ -178,15 +214,32 @@ extension SocketServer {
     }
 }
 
-/// Writes whole lines to a connection; safe to call from several tasks.
+/// Writes whole lines to a connection; safe to call from several tasks, which take turns (a
+/// download holds the connection for all its chunks with `exclusive`).
 struct LineWriter: Sendable {
     let outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>
+    private let gate = AsyncGate()
+
+    init(outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>) {
+        self.outbound = outbound
+    }
 
     func write(_ data: Data) async throws {
+        let buffer = Self.buffer(data)
+        try await gate.withTurn { try await outbound.write(buffer) }
+    }
+
+    /// Runs `body` with the connection's output to itself.
+    func exclusive(_ body: (NIOAsyncChannelOutboundWriter<ByteBuffer>) async throws -> Void) async throws {
+        try await gate.withTurn { try await body(outbound) }
+    }
+
+    /// `data` and its newline.
+    static func buffer(_ data: Data) -> ByteBuffer {
         var buffer = ByteBuffer()
         buffer.reserveCapacity(data.count + 1)
         buffer.writeBytes(data)
         buffer.writeInteger(UInt8(ascii: "\n"))
-        try await outbound.write(buffer)
+        return buffer
     }
 }

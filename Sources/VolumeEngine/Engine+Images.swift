@@ -4,13 +4,12 @@ import VolumeStore
 
 /// Admission of image-store requests (Glance's side).
 extension Engine {
-    public func createImage(name: String?, path: String, sizeBytes: Int64?) async throws -> AcceptedImage {
-        guard path.hasPrefix("/") else { throw EngineError.invalid("path must be absolute, got '\(path)'") }
-        // Refuse a file the daemon cannot read now, rather than fail the job later.
-        guard access(path, R_OK) == 0 else {
-            throw EngineError.invalid("the daemon cannot read \(path): \(String(cString: strerror(errno)))")
-        }
+    /// Admits an upload whose data arrives through `upload` (the client's connection).
+    public func createImage(name: String?, sizeBytes: Int64?, upload: TransferPipe) async throws -> AcceptedImage {
         let settings = self.settings
+        if let sizeBytes, sizeBytes > settings.imageUploadMaximumBytes {
+            throw EngineError.invalid("size_bytes \(sizeBytes) is larger than image_upload_max_gb (\(settings.imageUploadMaximumBytes >> 30) GiB)")
+        }
         let accepted = try await store.admit { tx -> AcceptedImage in
             let id = newID()
             let image = ImageRecord(
@@ -19,11 +18,12 @@ extension Engine {
             try tx.insert(image)
             let job = JobRecord(
                 id: newID(), kind: .createImage, lockKey: "image:\(id)", imageID: id,
-                params: try CreateImageParameters(path: path, sizeBytes: sizeBytes).encoded())
+                params: try CreateImageParameters(sizeBytes: sizeBytes).encoded())
             try tx.insert(job)
             return AcceptedImage(job: job, image: image)
         }
-        await accept(accepted.job, detail: ": \(path) to \(accepted.image.pool)/\(accepted.image.rbdImage)")
+        attach(upload, to: accepted.job.id)
+        await accept(accepted.job, detail: ": upload to \(accepted.image.pool)/\(accepted.image.rbdImage)")
         return accepted
     }
 
@@ -42,18 +42,21 @@ extension Engine {
         return accepted
     }
 
-    public func exportImage(id: String, path: String, offset: Int64, length: Int64?) async throws -> AcceptedImage {
-        guard path.hasPrefix("/") else { throw EngineError.invalid("path must be absolute, got '\(path)'") }
-        let accepted = try await store.admit { tx -> AcceptedImage in
+    /// Admits a download sent through `download` (the client's connection); `length` in the
+    /// answer is how many bytes it will carry.
+    public func exportImage(id: String, offset: Int64, length: Int64?, download: TransferPipe) async throws -> (AcceptedImage, length: Int64) {
+        let accepted = try await store.admit { tx -> (AcceptedImage, Int64) in
             let image = try ImageLifecycle.admit(.export(offset: offset), to: try tx.image(id), id: id).image
             let job = JobRecord(
                 id: newID(), kind: .exportImage, lockKey: "image:\(id)", imageID: id,
-                params: try ExportImageParameters(path: path, offset: offset, length: length).encoded())
+                params: try ExportImageParameters(offset: offset, length: length).encoded())
             try tx.insert(job)
-            return AcceptedImage(job: job, image: image)
+            let available = max(0, image.sizeBytes - offset)
+            return (AcceptedImage(job: job, image: image), length.map { min($0, available) } ?? available)
         }
-        await accept(accepted.job, detail: " to \(path)")
-        return accepted
+        attach(download, to: accepted.0.job.id)
+        await accept(accepted.0.job, detail: " to the client")
+        return (accepted.0, length: accepted.1)
     }
 }
 

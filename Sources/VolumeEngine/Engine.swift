@@ -15,6 +15,9 @@ public final class Engine: Sendable {
     let scheduler: Scheduler
     private let liveSettings: Mutex<EngineSettings>
     private let running = Mutex<[String: JobContext]>([:])
+    /// The client streams of upload and download jobs, by job id, from admission until the
+    /// job ends (a job without one after a restart fails: its data is gone with the client).
+    private let transfers = Mutex<[String: TransferPipe]>([:])
     private let stopping = Atomic<Bool>(false)
     /// Desired worker count, read by `run()` (grows the pool) and by each worker (shrinks it).
     private let workerTarget: Mutex<(count: Int, continuation: AsyncStream<Int>.Continuation?)>
@@ -152,8 +155,19 @@ public final class Engine: Sendable {
         loadContinuation.yield()
     }
 
+    /// Hands a job its client stream; called between admission and `accept` (before a worker can start it).
+    func attach(_ transfer: TransferPipe, to jobID: String) {
+        transfers.withLock { $0[jobID] = transfer }
+    }
+
+    /// Forgets a job's client stream, failing it if the job still wants it.
+    public func detachTransfer(of jobID: String, reason: String) {
+        transfers.withLock { $0.removeValue(forKey: jobID) }?.fail(reason)
+    }
+
     private func makeContext(_ job: JobRecord) -> JobContext {
         JobContext(job: job, store: store, cluster: cluster, settings: settings, events: events, logger: logger,
+                   transfer: transfers.withLock { $0[job.id] },
                    activity: activity, trouble: clusterTrouble, isStopping: { [self] in self.isStopping || !self.mayRunSteps() },
                    isFenced: { [self] in !self.mayRunSteps() })
     }
@@ -242,6 +256,7 @@ public final class Engine: Sendable {
             } else {
                 context.logger.info("job succeeded")
             }
+            detachTransfer(of: jobID, reason: final.errorMessage ?? "the job ended")
             events.publish(.finished(final))
             for job in followUps { await enqueue(job) }
         } catch {
@@ -369,6 +384,8 @@ public final class Engine: Sendable {
             await finish(context, .cancelled("cancelled by request"), completion: completion)
         } else {
             running.withLock { $0[jobID] }?.requestCancel()
+            // A job waiting on its client's stream wakes at once.
+            transfers.withLock { $0[jobID] }?.fail("cancelled by request", isCancellation: true)
         }
         return try await store.read { try $0.job(jobID) } ?? job
     }

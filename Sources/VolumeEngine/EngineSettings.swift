@@ -20,6 +20,10 @@ public struct EngineSettings: Sendable, Equatable {
     /// The image store's pool and object order (Glance's `rbd_store_pool`, `rbd_store_chunk_size`).
     public var imagePool: String = "images"
     public var imageStoreOrder: Int = 23
+    /// The largest upload without `size_bytes` (`image_upload_max_gb`, *live*).
+    public var imageUploadMaximumBytes: Int64 = 1024 << 30
+    /// How long a transfer waits for a client that sends or reads nothing (`upload_idle_timeout`, *live*).
+    public var uploadIdleTimeout: Duration = .seconds(60)
     /// What attachments hand to hypervisors: the cephx user, the libvirt secret and the cluster name.
     public var rbdUser: String = "admin"
     public var secretUUID: String?

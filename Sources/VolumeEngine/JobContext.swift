@@ -17,6 +17,8 @@ final class JobContext: Sendable {
     let cluster: Cluster
     let settings: EngineSettings
     let logger: Logger
+    /// The client's stream, for an upload or a download; nil when there is none (after a restart).
+    let transfer: TransferPipe?
     private let events: JobEvents
     private let activity: ActivityClock
     private let trouble: ClusterTrouble
@@ -37,10 +39,11 @@ final class JobContext: Sendable {
 
     init(
         job: JobRecord, store: Store, cluster: Cluster, settings: EngineSettings, events: JobEvents,
-        logger: Logger, activity: ActivityClock, trouble: ClusterTrouble, isStopping: @escaping @Sendable () -> Bool,
+        logger: Logger, transfer: TransferPipe? = nil, activity: ActivityClock, trouble: ClusterTrouble, isStopping: @escaping @Sendable () -> Bool,
         isFenced: @escaping @Sendable () -> Bool = { false }
     ) {
         self.isFenced = isFenced
+        self.transfer = transfer
         self.activity = activity
         self.trouble = trouble
         self.jobID = job.id
@@ -132,9 +135,10 @@ final class JobContext: Sendable {
 
     /// Runs `body` on the blocking pool. When the cluster is unreachable, retries with a
     /// doubling wait, `clusterRetries` attempts in all, then fails with `cluster_unavailable`.
-    func rbd<T: Sendable>(_ body: @escaping @Sendable (Cluster.Session) throws -> T) async throws -> T {
+    /// `once`: a body that cannot repeat (it consumes a client's stream) runs a single time.
+    func rbd<T: Sendable>(once: Bool = false, _ body: @escaping @Sendable (Cluster.Session) throws -> T) async throws -> T {
         var wait = settings.clusterRetryInterval
-        let attempts = max(1, settings.clusterRetries)
+        let attempts = once ? 1 : max(1, settings.clusterRetries)
         for attempt in 1...attempts {
             // Every call, not only every step: a daemon that gave up its hold (fenced) sends no
             // further call, even from the middle of a step (a graceful stop lets the step end).

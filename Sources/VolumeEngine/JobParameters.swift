@@ -61,16 +61,14 @@ struct ManageVolumeParameters: JobParameters {
     enum CodingKeys: String, CodingKey { case sourceImage = "source_image" }
 }
 
-/// image.create: the file the daemon reads, and its size when known.
+/// image.create: the size the client announced, when it did (the data comes on its connection).
 struct CreateImageParameters: JobParameters {
-    var path: String
     var sizeBytes: Int64?
-    enum CodingKeys: String, CodingKey { case path, sizeBytes = "size_bytes" }
+    enum CodingKeys: String, CodingKey { case sizeBytes = "size_bytes" }
 }
 
-/// image.export: the file the daemon writes, and the range.
+/// image.export: the range sent to the client.
 struct ExportImageParameters: JobParameters {
-    var path: String
     var offset: Int64?
     var length: Int64?
 }

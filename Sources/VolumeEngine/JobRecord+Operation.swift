@@ -33,13 +33,13 @@ extension JobRecord {
             return UnmanageVolume(volumeID: try require(volumeID, "volume"))
         case .createImage:
             let p = try parameters(CreateImageParameters.self)
-            return CreateImage(imageID: try require(imageID, "image"), path: p.path, sizeBytes: p.sizeBytes)
+            return CreateImage(imageID: try require(imageID, "image"), sizeBytes: p.sizeBytes)
         case .deleteImage:
             let prior = try parameters(PriorStatusParameters<ImageStatus>.self).priorStatus
             return DeleteImage(imageID: try require(imageID, "image"), priorStatus: prior ?? .active)
         case .exportImage:
             let p = try parameters(ExportImageParameters.self)
-            return ExportImage(imageID: try require(imageID, "image"), path: p.path, offset: p.offset ?? 0, length: p.length)
+            return ExportImage(imageID: try require(imageID, "image"), offset: p.offset ?? 0, length: p.length)
         }
     }
 

@@ -53,10 +53,11 @@ public enum Method: String, Sendable, CaseIterable {
         case .volumeDetach: ["volume_id", "attachment_id"]
         case .volumeManage: ["pool", "rbd_image", "name", "wait"]
         case .volumeUnmanage: ["volume_id", "wait"]
-        case .imageCreate: ["name", "path", "size_bytes", "wait"]
+        // `path` only to refuse it with a message saying how to send the data.
+        case .imageCreate: ["name", "upload", "size_bytes", "wait", "path"]
         case .imageGet: ["image_id"]
         case .imageList: []
-        case .imageExport: ["image_id", "path", "offset", "length", "wait"]
+        case .imageExport: ["image_id", "download", "offset", "length", "wait", "path"]
         case .imageDelete: ["image_id", "wait"]
         case .snapshotCreate: ["volume_id", "name", "idempotency_key", "wait"]
         case .snapshotDelete: ["snapshot_id", "wait"]

@@ -1,5 +1,7 @@
 import ArgumentParser
 import Foundation
+import Synchronization
+import VolumeClient
 import VolumeProtocol
 
 struct ImageCommand: AsyncParsableCommand {
@@ -7,19 +9,28 @@ struct ImageCommand: AsyncParsableCommand {
         commandName: "image", abstract: "Upload, list, export and delete images (the image store).",
         subcommands: [Create.self, List.self, Show.self, Export.self, Delete.self])
 
-    /// The daemon opens the file: it gets an absolute path.
-    static func absolute(_ file: String) -> JSONValue { .string(URL(fileURLWithPath: file).standardizedFileURL.path) }
-
     struct Create: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Upload a raw image file the daemon can read.")
+        static let configuration = CommandConfiguration(
+            abstract: "Upload a raw image: volumectl reads FILE (or standard input for -) and sends its bytes to volumed.")
         @OptionGroup var options: JobOptions
-        @Argument(help: "The raw image file (the daemon reads it: give a path it may read).") var file: String
+        @Argument(help: "The raw image file, read with your own rights; - for standard input.") var file: String
         @Option(help: "A name for people.") var name: String?
         @Option(name: .customLong("size-bytes"), help: "The size, checked against the data (default: whatever the file holds).") var sizeBytes: Int?
 
         func run() async throws {
-            try await options.submit(
-                "image.create", parameters(["path": absolute(file), "name": .given(name), "size_bytes": .given(sizeBytes)]))
+            let client = try options.global.connect()
+            let size = file == "-" ? nil : (try? FileManager.default.attributesOfItem(atPath: file)[.size] as? NSNumber)?.uint64Value
+            let progress = ByteProgress("upload", total: size)
+            let params = parameters(["name": .given(name), "size_bytes": .given(sizeBytes), "wait": .bool(options.wait)])
+            let response: RPCResponse
+            do {
+                response = try await client.upload(file: file, "image.create", params, sent: { progress.update($0) })
+            } catch {
+                progress.end()
+                throw Output.fail(error)
+            }
+            progress.end()
+            try Output.mutation(try Output.result(response, as: MutationResult.self), json: options.global.json)
         }
     }
 
@@ -41,17 +52,37 @@ struct ImageCommand: AsyncParsableCommand {
     }
 
     struct Export: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Write an image's data to a file the daemon may write.")
-        @OptionGroup var options: JobOptions
+        static let configuration = CommandConfiguration(
+            abstract: "Download an image's data: volumed sends it and volumectl writes FILE (or standard output for -).")
+        @OptionGroup var global: GlobalOptions
         @Argument(help: "The image's id.") var image: String
-        @Argument(help: "The file to write.") var file: String
+        @Argument(help: "The file to write, with your own rights (holes stay holes); - for standard output.") var file: String
         @Option(help: "First byte.") var offset: Int?
         @Option(help: "Bytes to write (default: to the end).") var length: Int?
 
         func run() async throws {
-            try await options.submit("image.export", parameters([
-                "image_id": .string(image), "path": absolute(file), "offset": .given(offset), "length": .given(length),
-            ]))
+            let client = try global.connect()
+            let progress = ByteProgress("export", total: nil)
+            let params = parameters(["image_id": .string(image), "offset": .given(offset), "length": .given(length)])
+            let response: RPCResponse
+            do {
+                response = try await client.download("image.export", params, to: file, ready: { ready in
+                    if case .object(let fields) = ready, case .int(let length)? = fields["length"] {
+                        progress.total.withLock { $0 = UInt64(max(0, length)) }
+                    }
+                }, received: { progress.update($0) })
+            } catch {
+                progress.end()
+                throw Output.fail(error)
+            }
+            progress.end()
+            let result = try Output.result(response, as: MutationResult.self)
+            // The data went to standard output: the summary goes to standard error.
+            if file == "-" {
+                FileHandle.standardError.write(Data("job \(result.job.id) \(result.job.state)\(result.job.note.map { " (\($0))" } ?? "")\n".utf8))
+            } else {
+                try Output.mutation(result, json: global.json)
+            }
         }
     }
 

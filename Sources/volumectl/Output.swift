@@ -92,6 +92,18 @@ enum Output {
     }
 }
 
+extension Output {
+    /// The result of `response` as `T`, or the exit its error calls for.
+    static func result<T: Decodable>(_ response: RPCResponse, as type: T.Type) throws -> T {
+        if let error = response.error { throw fail(error) }
+        do {
+            return try JSONDecoder.volumed().decode(T.self, from: JSONEncoder.volumed().encode(response.result ?? .null))
+        } catch {
+            throw fail(error)
+        }
+    }
+}
+
 extension VolumeClient {
     /// Calls and exits with the error's code when the daemon refuses.
     func run<T: Decodable>(

@@ -119,7 +119,11 @@ struct World {
         let world = try await World(client)
         for _ in 0..<random.next(in: 4...9) {
             let (method, params) = await world.randomOperation(&random, file: file, pool: daemon.pool, cluster: daemon.cluster)
-            let reply = try await client.call(method, .object(params))
+            let reply = switch method {
+            case "image.create": try await client.upload(file: file, method, params)
+            case "image.export": try await client.download(method, params, to: file + ".export")
+            default: try await client.call(method, .object(params))
+            }
             if reply.error == nil { counts[method, default: 0] += 1 }
         }
         try await Task.sleep(for: .milliseconds(random.next(in: 0...400)))
@@ -150,10 +154,10 @@ struct World {
         case 6: if let volume { return ("volume.extend", ["volume_id": id(volume.id), "size_gb": .int(Int64(volume.sizeGB + 1))]) }
         case 7: if let volume = volumes.first(where: { $0.parent != nil }) ?? volume { return ("volume.flatten", ["volume_id": id(volume.id)]) }
         case 8: if let snapshot { return ("volume.revert", ["volume_id": id(snapshot.volumeID), "snapshot_id": id(snapshot.id)]) }
-        case 9: if images.count < 3 { return ("image.create", ["path": .string(file)]) }
+        case 9: if images.count < 3 { return ("image.create", [:]) }
         case 10: if let image { return ("image.delete", ["image_id": id(image.id)]) }
         case 11: if let image { return ("volume.create", ["size_gb": .int(1), "source": .object(["image_id": id(image.id)])]) }
-        case 12: if let image { return ("image.export", ["image_id": id(image.id), "path": .string(file + ".export")]) }
+        case 12: if let image { return ("image.export", ["image_id": id(image.id)]) }
         case 13:
             let name = "foreign-\(random.next(in: 0...1_000_000))"
             if (try? await cluster.rbd(["create", "--size", "8M", "\(pool)/\(name)"])) != nil {

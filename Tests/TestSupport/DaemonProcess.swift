@@ -25,9 +25,10 @@ public final class DaemonProcess: @unchecked Sendable {
     ///   - defaultExtra: lines appended to the `[DEFAULT]` section.
     ///   - imagePool: the image store's pool (default: the volume pool, so tests stay apart).
     ///   - vmsPool: `images_rbd_pool` (default: none).
+    ///   - imagesExtra: lines appended to the `[images]` section.
     public init(
         extraConfig: String = "", defaultExtra: String = "", pool: String? = nil, user: String = "admin",
-        imagePool: String? = nil, vmsPool: String? = nil, cluster: TestCluster? = nil
+        imagePool: String? = nil, vmsPool: String? = nil, imagesExtra: String = "", cluster: TestCluster? = nil
     ) async throws {
         let cluster = try cluster ?? TestCluster.require()
         self.cluster = cluster
@@ -54,6 +55,7 @@ public final class DaemonProcess: @unchecked Sendable {
             \(extraConfig)
             [images]
             rbd_store_pool = \(imagePool ?? self.pool)
+            \(imagesExtra)
             [libvirt]
             images_rbd_pool = \(vmsPool ?? "")
             """
@@ -64,11 +66,11 @@ public final class DaemonProcess: @unchecked Sendable {
     /// (its pool kept when it was given).
     public static func started(
         extraConfig: String = "", defaultExtra: String = "", pool: String? = nil, user: String = "admin",
-        imagePool: String? = nil, vmsPool: String? = nil, cluster: TestCluster? = nil
+        imagePool: String? = nil, vmsPool: String? = nil, imagesExtra: String = "", cluster: TestCluster? = nil
     ) async throws -> DaemonProcess {
         let daemon = try await DaemonProcess(
             extraConfig: extraConfig, defaultExtra: defaultExtra, pool: pool, user: user, imagePool: imagePool,
-            vmsPool: vmsPool, cluster: cluster)
+            vmsPool: vmsPool, imagesExtra: imagesExtra, cluster: cluster)
         do {
             try await daemon.start()
         } catch {

@@ -37,8 +37,7 @@ import VolumeProtocol
         }
         let file = try TestFiles.rawImage(megabytes: 2)
         defer { try? FileManager.default.removeItem(atPath: file) }
-        let image = try #require(try await client.call(
-            "image.create", .object(["path": .string(file), "name": .string("base"), "wait": .bool(true)]), as: MutationResult.self).image)
+        let image = try #require(try await client.uploadedImage(file, ["name": .string("base")]).image)
         let a = try await create(["size_gb": .int(2), "name": .string("alpha")])
         let snapshot = try #require(try await client.call(
             "snapshot.create", .object(["volume_id": .string(a.id), "name": .string("before upgrade"), "wait": .bool(true)]),

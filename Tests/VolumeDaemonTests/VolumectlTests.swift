@@ -63,6 +63,40 @@ import Testing
         #expect(try await volumectl(["job", "wait", "--all"]).status == 0)
     }
 
+    /// `volumectl image create FILE|-` and `image export ID FILE|-`: volumectl reads and writes
+    /// the files with the caller's rights (a file only its owner may read uploads; the daemon
+    /// never opens it), with standard input and output too.
+    @Test func imagesTravelThroughVolumectl() async throws {
+        let file = try TestFiles.rawImage(megabytes: 5, extraBytes: 777)
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        let checksum = try await TestFiles.sha256(file)
+        chown(file, 65534, 65533)
+        chmod(file, 0o600)
+        let created = try await volumectl(["image", "create", file, "--name", "own", "--wait", "--json"], as: (65534, 65533))
+        #expect(created.status == 0, "\(created.stderr)")
+        let image = id(created, "image")
+        #expect(((created.json as? [String: Any])?["image"] as? [String: Any])?["checksum"] as? String == checksum)
+
+        let binary = (ProcessInfo.processInfo.environment["VOLUMED_BIN"] ?? ".build/debug") + "/volumectl"
+        let environment = ["VOLUMED_SOCKET": daemon.socketPath, "PATH": "/usr/bin:/bin"]
+        let piped = try await ToolRun.run("/bin/sh", ["-c", "\(binary) image create - --wait --json < \(file)"], environment: environment)
+        #expect(piped.status == 0, "\(piped.stderr)")
+        #expect(((piped.json as? [String: Any])?["image"] as? [String: Any])?["checksum"] as? String == checksum)
+
+        let out = "/tmp/vd-out-\(UUID().uuidString.prefix(8)).raw"
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let exported = try await volumectl(["image", "export", image, out, "--json"])
+        #expect(exported.status == 0, "\(exported.stderr)")
+        #expect(try await TestFiles.sha256(out) == checksum)
+        let toStdout = try await ToolRun.run("/bin/sh", ["-c", "\(binary) image export \(image) - | sha256sum"], environment: environment)
+        #expect(toStdout.stdout.hasPrefix(checksum), "\(toStdout.stderr)")
+        let missing = try await volumectl(["image", "create", "/nonexistent/disk.raw"])
+        #expect(missing.status != 0 && missing.stderr.contains("/nonexistent/disk.raw"))
+        for target in [image, id(piped, "image")] {
+            #expect(try await volumectl(["image", "delete", target, "--wait"]).status == 0)
+        }
+    }
+
     @Test func exitCodesSayWhatWentWrong() async throws {
         let missing = UUID().uuidString.lowercased()
         #expect(try await volumectl(["volume", "show", missing]).status == 2)

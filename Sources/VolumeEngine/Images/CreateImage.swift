@@ -3,12 +3,11 @@ import Lifecycle
 import RBD
 import VolumeStore
 
-/// Uploads a raw image file into the image store: create the image, write the data (thin,
-/// hashed), then take and protect the snapshot `snap` that clones hang from. A failure or a
-/// cancel removes the partial image.
+/// Uploads a raw image the client streams into the image store: create the image, write the
+/// data (thin, hashed), then take and protect the snapshot `snap` that clones hang from. A
+/// failure, a cancel or a client gone mid-upload removes the partial image.
 struct CreateImage: Operation {
     let imageID: String
-    let path: String
     let sizeBytes: Int64?
 
     func run(_ context: JobContext) async throws -> Completion {
@@ -30,12 +29,21 @@ struct CreateImage: Operation {
             }
         }
 
-        // The whole write repeats after a crash (it is idempotent); its result is recorded with the checkpoint.
-        let upload = ImageUpload(path: path, expectedSize: sizeBytes, chunkSize: 1 << order)
-        try await context.step(1, "write \(path) to \(pool)/\(name)", {
+        // The data lives only in the client's connection: a restart before it is all in ends
+        // the job (and removes the image); once written, its result is recorded with the checkpoint.
+        try await context.step(1, "write the uploaded data to \(pool)/\(name)", {
+            guard let source = context.transfer else {
+                throw EngineError.invalid("the upload was cut off (volumed restarted before all its data was in): upload the image again")
+            }
+            let upload = ImageUpload(
+                source: source, expectedSize: sizeBytes, maximumSize: context.settings.imageUploadMaximumBytes, chunkSize: 1 << order)
             let progress = context.progressCallback(from: 0, to: 0.99)
-            return try await context.rbd { session in
-                try session.pool(pool).withImage(name) { image in try upload.write(into: image, progress: progress) }
+            do {
+                return try await context.rbd(once: true) { session in
+                    try session.pool(pool).withImage(name) { image in try upload.write(into: image, progress: progress) }
+                }
+            } catch let failure as TransferFailure {
+                throw context.isCancelled || failure.isCancellation ? EngineError.cancelled("cancelled by request") : EngineError.invalid("upload failed: \(failure.reason)")
             }
         }, record: { tx, result in
             var image = try tx.requireImage(imageID)
@@ -64,6 +72,8 @@ struct CreateImage: Operation {
     }
 
     func rollback(_ context: JobContext, error: EngineError) async -> Completion {
+        // The client may still be sending: its connection drops the rest and replies with the error.
+        context.transfer?.fail(error.message)
         let imageID = self.imageID
         let removed = await ImageRemoval.remove(context, imageID: imageID, refuseClones: false) == nil
         return { tx in try tx.endImageJob(.createImage, succeeded: false, imageID: imageID) { $0.purged = removed } }

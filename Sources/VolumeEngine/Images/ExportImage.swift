@@ -5,80 +5,79 @@ import Lifecycle
 import RBD
 import VolumeStore
 
-/// Streams an image's `snap` (or a byte range of it) into a file, chunk by chunk; zero chunks
-/// become holes. The job's note gives the byte count and the sha256 of what was written.
+/// Streams an image's `snap` (or a byte range of it) to the client's connection, object by
+/// object; all-zero objects travel as holes. The job's note gives the byte count and the sha256
+/// of what was sent. A client that stops reading fails the job after `upload_idle_timeout`.
 struct ExportImage: Operation {
     let imageID: String
-    let path: String
     let offset: Int64
     let length: Int64?
 
     func run(_ context: JobContext) async throws -> Completion {
         let imageID = self.imageID
         let record = try await context.image(imageID)
-        let (pool, name, path, offset, length) = (record.pool, record.rbdImage, self.path, self.offset, self.length)
+        let (pool, name, offset, length) = (record.pool, record.rbdImage, self.offset, self.length)
+        guard let sink = context.transfer else {
+            throw EngineError.invalid("the download was cut off (volumed restarted before it began): ask for it again")
+        }
         let chunkSize = 1 << context.settings.imageStoreOrder
         var summary = ""
-        try await context.step(0, "export \(pool)/\(name)@\(RBDNames.imageSnapshot) to \(path)", checkpoint: false) {
+        try await context.step(0, "send \(pool)/\(name)@\(RBDNames.imageSnapshot) to the client", checkpoint: false) {
             let progress = context.progressCallback()
-            summary = try await context.rbd { session in
-                try session.pool(pool).withImage(name, snapshot: RBDNames.imageSnapshot, readOnly: true) { image in
-                    let size = Int64(try image.size())
-                    guard offset <= size else {
-                        throw EngineError.invalid("offset \(offset) is beyond the image's \(size) bytes")
+            do {
+                summary = try await context.rbd(once: true) { session in
+                    try session.pool(pool).withImage(name, snapshot: RBDNames.imageSnapshot, readOnly: true) { image in
+                        let size = Int64(try image.size())
+                        guard offset <= size else {
+                            throw EngineError.invalid("offset \(offset) is beyond the image's \(size) bytes")
+                        }
+                        let end = length.map { min(size, offset + $0) } ?? size
+                        return try Self.send(image, from: offset, to: end, into: sink, chunkSize: chunkSize, progress: progress)
                     }
-                    let end = length.map { min(size, offset + $0) } ?? size
-                    return try Self.copy(image, from: offset, to: end, into: path, chunkSize: chunkSize, progress: progress)
                 }
+            } catch let failure as TransferFailure {
+                throw context.isCancelled || failure.isCancellation ? EngineError.cancelled("cancelled by request") : EngineError.invalid("download failed: \(failure.reason)")
+            } catch {
+                sink.fail("the export failed")
+                throw error
             }
         }
         context.note(summary)
         return { _ in [] }
     }
 
-    /// Runs on the blocking pool; returns "N bytes, sha256 …".
-    private static func copy(
-        _ image: borrowing Image, from start: Int64, to end: Int64, into path: String, chunkSize: Int,
+    /// Runs on the blocking pool; returns "sent N bytes, sha256 …".
+    private static func send(
+        _ image: borrowing Image, from start: Int64, to end: Int64, into sink: TransferPipe, chunkSize: Int,
         progress: (UInt64, UInt64) -> Bool
     ) throws -> String {
-        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o640)
-        guard fd >= 0 else { throw EngineError.invalid("cannot write \(path): \(String(cString: strerror(errno)))") }
-        defer { close(fd) }
         var hasher = SHA256()
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: chunkSize, alignment: 16)
-        defer { buffer.deallocate() }
+        var buffer = [UInt8](repeating: 0, count: chunkSize)
         var position = start
         while position < end {
             let want = Int(min(Int64(chunkSize), end - position))
-            let got = try image.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[..<want]), at: UInt64(position))
-            guard got > 0 else { break }
-            let chunk = UnsafeRawBufferPointer(rebasing: buffer[..<got])
-            hasher.update(bufferPointer: chunk)
-            if !ImageUpload.isZero(chunk) {
-                var written = 0
-                while written < got {
-                    let n = pwrite(fd, chunk.baseAddress.map { $0 + written }, got - written, off_t(position - start) + off_t(written))
-                    if n < 0 {
-                        if errno == EINTR { continue }
-                        throw EngineError.internalError("cannot write \(path): \(String(cString: strerror(errno)))")
-                    }
-                    written += n
-                }
+            let got = try buffer.withUnsafeMutableBytes { raw in
+                try image.read(into: UnsafeMutableRawBufferPointer(rebasing: raw[..<want]), at: UInt64(position))
             }
+            guard got > 0 else { break }
+            let isZero = buffer.withUnsafeBytes { raw in
+                let chunk = UnsafeRawBufferPointer(rebasing: raw[..<got])
+                hasher.update(bufferPointer: chunk)
+                return ImageUpload.isZero(chunk)
+            }
+            try sink.sendBlocking(isZero ? .zeros(UInt64(got)) : .bytes(Array(buffer[..<got])))
             position += Int64(got)
             guard progress(UInt64(position - start), UInt64(end - start)) else {
-                throw RBDError(errno: ECANCELED, operation: "export to \(path)")
+                throw RBDError(errno: ECANCELED, operation: "export of \(image.pool)/\(image.name)")
             }
         }
-        guard ftruncate(fd, off_t(position - start)) == 0, fsync(fd) == 0 else {
-            throw EngineError.internalError("cannot finish \(path): \(String(cString: strerror(errno)))")
-        }
+        sink.finishBlocking()
         let digest = hasher.finalize().map { String(format: "%02x", $0) }.joined()
-        return "exported \(position - start) bytes to \(path), sha256 \(digest)"
+        return "sent \(position - start) bytes, sha256 \(digest)"
     }
 
     func rollback(_ context: JobContext, error: EngineError) async -> Completion {
-        unlink(path)
+        context.transfer?.fail(error.message)
         return { _ in [] }
     }
 }

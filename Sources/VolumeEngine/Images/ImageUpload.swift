@@ -3,84 +3,115 @@ import Foundation
 import Glibc
 import RBD
 
-/// Writes a raw image file into an RBD image the way Glance's RBD store does, with all the
-/// state of the upload in this value (never on a shared object): chunks of the store's object
-/// size, all-zero chunks skipped (thin), the image grown while writing when the size is not
-/// known and trimmed to the exact size at the end, and a sha256 of every byte read.
+/// Writes the bytes a client streams into an RBD image, the way Glance's RBD store does, with
+/// all the state of the upload in this value: whole objects (the store's chunk size) written
+/// with several asynchronous writes in flight (as `rbd import` does), all-zero objects and
+/// holes skipped (thin), the image grown while writing when the size is not known and trimmed
+/// to the exact size at the end, and a sha256 of every byte, holes included.
 struct ImageUpload {
-    let path: String
-    /// The size the caller announced, checked against what the file holds.
+    let source: TransferPipe
+    /// The size the client announced (`size_bytes`): the data must be exactly that long.
     let expectedSize: Int64?
+    /// `image_upload_max_gb`, in bytes.
+    let maximumSize: Int64
     let chunkSize: Int
+    /// Asynchronous writes in flight (`rbd import` keeps 10; a few whole objects suffice here).
+    static let depth = 8
 
     struct Result: Sendable {
         var size: Int64
         var sha256: String
     }
 
-    /// The file's size when it is a regular file (for progress), else nil.
-    static func fileSize(_ path: String) -> Int64? {
-        var info = stat()
-        guard stat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { return nil }
-        return Int64(info.st_size)
+    /// Where the upload stands: bytes received, and the bytes of `window.buffer` not yet written.
+    private struct Cursor {
+        var offset: UInt64 = 0
+        var filled = 0
+        var imageSize: UInt64
+        var hasher = SHA256()
+        var start: UInt64 { offset - UInt64(filled) }
     }
 
     /// Runs on the blocking pool. `progress(done, total)` returns false to stop.
     func write(into image: borrowing Image, progress: (UInt64, UInt64) -> Bool) throws -> Result {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw EngineError.invalid("cannot open \(path): \(String(cString: strerror(errno)))") }
-        defer { close(fd) }
-        let total = UInt64(max(0, expectedSize ?? Self.fileSize(path) ?? 0))
-        var hasher = SHA256()
-        var imageSize = try image.size()
-        var offset: UInt64 = 0
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: chunkSize, alignment: 16)
-        defer { buffer.deallocate() }
-        while true {
-            let count = try Self.fill(buffer, from: fd, path: path)
-            if count == 0 { break }
-            let chunk = UnsafeRawBufferPointer(rebasing: buffer[..<count])
-            hasher.update(bufferPointer: chunk)
-            if let expectedSize, Int64(offset) + Int64(count) > expectedSize {
-                throw EngineError.invalid("\(path) holds more than the announced size_bytes \(expectedSize)")
-            }
-            if !Self.isZero(chunk) {
-                let end = offset + UInt64(count)
-                if end > imageSize {
-                    // Grow ahead (doubling, at most 8 GiB at a time) so a stream of unknown size
-                    // does not resize for every chunk; trimmed at the end.
-                    imageSize = max(end, imageSize + min(max(imageSize, 16 << 20), 8 << 30))
-                    try image.resize(to: imageSize)
+        var window = WriteWindow(depth: Self.depth, bufferSize: chunkSize)
+        var cursor = Cursor(imageSize: try image.size())
+        let total = UInt64(max(0, expectedSize ?? 0))
+        while let piece = try source.receiveBlocking() {
+            try admit(piece.count, after: cursor.offset)
+            switch piece {
+            case .bytes(let bytes):
+                try bytes.withUnsafeBytes { raw in
+                    cursor.hasher.update(bufferPointer: raw)
+                    var used = 0
+                    while used < raw.count {
+                        let take = min(raw.count - used, chunkSize - cursor.filled)
+                        if let base = raw.baseAddress, let target = window.buffer.baseAddress {
+                            (target + cursor.filled).copyMemory(from: base + used, byteCount: take)
+                        }
+                        used += take
+                        cursor.filled += take
+                        cursor.offset += UInt64(take)
+                        if cursor.filled == chunkSize { try flush(&window, &cursor, image) }
+                    }
                 }
-                try image.write(chunk, at: offset)
+            case .zeros(let count):
+                try flush(&window, &cursor, image)
+                Self.hashZeros(count, into: &cursor.hasher)
+                cursor.offset += count
             }
-            offset += UInt64(count)
-            guard progress(offset, max(total, offset)) else {
-                throw RBDError(errno: ECANCELED, operation: "upload of \(path)")
+            guard progress(cursor.offset, max(total, cursor.offset)) else {
+                throw RBDError(errno: ECANCELED, operation: "upload into \(image.pool)/\(image.name)")
             }
         }
-        if let expectedSize, Int64(offset) != expectedSize {
-            throw EngineError.invalid("\(path) holds \(offset) bytes, not the announced size_bytes \(expectedSize)")
+        try flush(&window, &cursor, image)
+        try window.drain()
+        if let expectedSize, Int64(cursor.offset) != expectedSize {
+            throw EngineError.invalid("the upload sent \(cursor.offset) bytes, not the announced size_bytes \(expectedSize)")
         }
-        if imageSize != offset { try image.resize(to: offset, allowShrink: true) }
-        let digest = hasher.finalize().map { String(format: "%02x", $0) }.joined()
-        return Result(size: Int64(offset), sha256: digest)
+        if cursor.imageSize != cursor.offset { try image.resize(to: cursor.offset, allowShrink: true) }
+        let digest = cursor.hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        return Result(size: Int64(cursor.offset), sha256: digest)
     }
 
-    /// Reads until `buffer` is full or the file ends; returns the byte count.
-    private static func fill(_ buffer: UnsafeMutableRawBufferPointer, from fd: Int32, path: String) throws -> Int {
-        var filled = 0
-        while filled < buffer.count {
-            guard let base = buffer.baseAddress else { return 0 }
-            let n = read(fd, base + filled, buffer.count - filled)
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw EngineError.invalid("cannot read \(path): \(String(cString: strerror(errno)))")
-            }
-            if n == 0 { break }
-            filled += n
+    /// Refuses data beyond the announced size or the configured maximum, before writing any of it.
+    private func admit(_ count: UInt64, after offset: UInt64) throws {
+        let end = offset + count
+        if let expectedSize, end > UInt64(max(0, expectedSize)) {
+            throw EngineError.invalid("the upload holds more than the announced size_bytes \(expectedSize)")
         }
-        return filled
+        if end > UInt64(maximumSize) {
+            throw EngineError.invalid("the upload is larger than image_upload_max_gb (\(maximumSize >> 30) GiB)")
+        }
+    }
+
+    /// Writes what the buffer holds unless it is all zeros, growing the image first when needed.
+    private func flush(_ window: inout WriteWindow, _ cursor: inout Cursor, _ image: borrowing Image) throws {
+        guard cursor.filled > 0 else { return }
+        defer { cursor.filled = 0 }
+        let data = UnsafeRawBufferPointer(rebasing: window.buffer[..<cursor.filled])
+        guard !Self.isZero(data) else { return }
+        if cursor.offset > cursor.imageSize {
+            // Grow ahead (doubling, at most 8 GiB at a time) so a stream of unknown size does
+            // not resize for every object; trimmed at the end. Writes in flight finish first.
+            try window.drain()
+            cursor.imageSize = max(cursor.offset, cursor.imageSize + min(max(cursor.imageSize, 16 << 20), 8 << 30))
+            try image.resize(to: cursor.imageSize)
+        }
+        try window.submit(cursor.filled, at: cursor.start, to: image)
+    }
+
+    private static let zeroBlock = [UInt8](repeating: 0, count: 1 << 20)
+
+    private static func hashZeros(_ count: UInt64, into hasher: inout SHA256) {
+        var left = count
+        zeroBlock.withUnsafeBytes { zeros in
+            while left > 0 {
+                let take = Int(min(left, UInt64(zeros.count)))
+                hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: zeros[..<take]))
+                left -= UInt64(take)
+            }
+        }
     }
 
     /// True when every byte is zero (checked eight bytes at a time).
