@@ -192,6 +192,9 @@ public final class Cluster: Sendable {
             // unprotect one while any clone hangs from it — the last line of defence of every
             // purge. (Format 2 would quietly move such a snapshot to the trash namespace.)
             try check(rados_conf_set(raw, "rbd_default_clone_format", "1"), "set rbd_default_clone_format")
+            // librbd may send write buffers as they are, without copying them first: every write
+            // here is synchronous or a `WriteWindow` one, whose buffer stays untouched until done.
+            try check(rados_conf_set(raw, "rbd_disable_zero_copy_writes", "false"), "set rbd_disable_zero_copy_writes")
             if let keyring = settings.keyring {
                 try check(rados_conf_set(raw, "keyring", keyring), "set keyring \(keyring)")
             }

@@ -163,16 +163,26 @@ private struct SocketReader {
         try exactly(8).reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
     }
 
+    /// `count` bytes: what is buffered first, the rest read straight into the result.
     mutating func exactly(_ count: Int) throws -> Data {
-        while pending.count < count {
-            var chunk = [UInt8](repeating: 0, count: max(1 << 16, min(count - pending.count, 8 << 20)))
-            let got = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if got < 0 && errno == EINTR { continue }
-            guard got > 0 else { throw VolumeClient.ClientError.connectionClosed }
-            pending.append(contentsOf: chunk[..<got])
+        if pending.count >= count {
+            let result = Data(pending.prefix(count))
+            pending = Data(pending.dropFirst(count))
+            return result
         }
-        let result = pending.prefix(count)
-        pending = Data(pending.dropFirst(count))
-        return Data(result)
+        var result = Data(count: count)
+        var filled = pending.count
+        result.replaceSubrange(0..<filled, with: pending)
+        pending = Data()
+        try result.withUnsafeMutableBytes { (raw: UnsafeMutableRawBufferPointer) in
+            guard let base = raw.baseAddress else { return }
+            while filled < count {
+                let got = read(fd, base + filled, count - filled)
+                if got < 0 && errno == EINTR { continue }
+                guard got > 0 else { throw VolumeClient.ClientError.connectionClosed }
+                filled += got
+            }
+        }
+        return result
     }
 }

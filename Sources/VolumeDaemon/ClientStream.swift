@@ -55,7 +55,7 @@ final class ClientStream: Sendable {
                     case .bytes(let bytes):
                         buffer.reserveCapacity(8 + bytes.count)
                         buffer.writeBytes(UploadChunk.data(UInt64(bytes.count)).header)
-                        buffer.writeBytes(bytes)
+                        bytes.withUnsafeBytes { buffer.writeBytes($0) }
                     case .zeros(let count):
                         buffer.writeBytes(UploadChunk.zeros(count).header)
                     }
@@ -134,5 +134,14 @@ final class UploadRoute: Sendable {
             return state.upload?.waiting
         }
         waiting?.resume()
+    }
+}
+
+/// Upload bytes as the socket read them, handed to the job without a copy.
+struct ReceivedBytes: TransferBytes {
+    let buffer: ByteBuffer
+    var count: Int { buffer.readableBytes }
+    func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        try buffer.withUnsafeReadableBytes(body)
     }
 }

@@ -138,7 +138,7 @@ public final class SocketServer: Service, Sendable {
                         for try await frame in inbound {
                             switch frame {
                             case .data(let bytes):
-                                await uploads.deliver(.bytes(Array(bytes.readableBytesView)))
+                                await uploads.deliver(.bytes(ReceivedBytes(buffer: bytes)))
                                 continue
                             case .zeros(let count):
                                 await uploads.deliver(.zeros(count))

@@ -6,12 +6,12 @@ import VolumeClient
 import VolumeProtocol
 
 /// `volumed-bench`: measurements of volumed against the librbd floor. Subcommands: `overhead`
-/// (the default), `throughput`, `scale`, `big`.
+/// (the default), `throughput`, `scale`, `big`, `images`.
 @main
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "volumed-bench", abstract: "Measure volumed against the librbd floor.",
-        subcommands: [Overhead.self, Throughput.self, Scale.self, BigVolumes.self], defaultSubcommand: Overhead.self)
+        subcommands: [Overhead.self, Throughput.self, Scale.self, BigVolumes.self, ImageTransfers.self], defaultSubcommand: Overhead.self)
 }
 
 /// Where the cluster and the daemon are.
@@ -22,6 +22,18 @@ struct Target: ParsableArguments {
     @Option(help: "Pool for the floor and the CLI (volumed uses its own rbd_pool).") var pool: String
     @Option(help: "volumed's socket.") var socket: String
     @Option(help: "A second volumed's socket, with state_store = rados, measured beside the first.") var radosSocket: String?
+
+    /// Runs the `rbd` CLI as this user; fails when it does.
+    func rbd(_ arguments: [String]) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/rbd")
+        process.arguments = ["-c", cephConf, "--id", user, "--keyring", keyring] + arguments
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { throw ValidationError("rbd \(arguments.joined(separator: " ")) failed") }
+    }
 
     func connect() async throws -> Cluster {
         var logger = Logger(label: "bench")

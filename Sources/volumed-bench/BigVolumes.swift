@@ -39,9 +39,9 @@ struct BigVolumes: AsyncParsableCommand {
         let (_, volumedMs): (MutationResult, Double) = try await timed { try await waited(client, "volume.flatten", ["volume_id": .string(clone.id)]) }
 
         let cliClone = "\(pool)/bench-cli-flatten"
-        try rbd(["clone", "\(pool)/\(parent.rbdImage)@\(snapshot.rbdSnapshot)", cliClone])
-        let cliMs = try timedSync { try rbd(["flatten", "--no-progress", cliClone]) }.1
-        try rbd(["rm", "--no-progress", cliClone])
+        try target.rbd(["clone", "\(pool)/\(parent.rbdImage)@\(snapshot.rbdSnapshot)", cliClone])
+        let cliMs = try timedSync { try target.rbd(["flatten", "--no-progress", cliClone]) }.1
+        try target.rbd(["rm", "--no-progress", cliClone])
 
         print("volumed-bench big")
         print(String(format: "  delete of a 1 TiB thin volume: median %.0f ms (goal 1000 ms)", median(deletes)))
@@ -49,16 +49,5 @@ struct BigVolumes: AsyncParsableCommand {
                      dataMiB, Double(dataMiB) * 1.048576 / (volumedMs / 1000), volumedMs / 1000,
                      Double(dataMiB) * 1.048576 / (cliMs / 1000), cliMs / 1000, cliMs / volumedMs))
         await cluster.blockingPool.shutdown()
-    }
-
-    func rbd(_ arguments: [String]) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/rbd")
-        process.arguments = ["-c", target.cephConf, "--id", target.user, "--keyring", target.keyring] + arguments
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw ValidationError("rbd \(arguments.joined(separator: " ")) failed") }
     }
 }

@@ -52,25 +52,18 @@ struct ExportImage: Operation {
         progress: (UInt64, UInt64) -> Bool
     ) throws -> String {
         var hasher = SHA256()
-        var buffer = [UInt8](repeating: 0, count: chunkSize)
-        var position = start
-        while position < end {
-            let want = Int(min(Int64(chunkSize), end - position))
-            let got = try buffer.withUnsafeMutableBytes { raw in
-                try image.read(into: UnsafeMutableRawBufferPointer(rebasing: raw[..<want]), at: UInt64(position))
-            }
-            guard got > 0 else { break }
-            let isZero = buffer.withUnsafeBytes { raw in
-                let chunk = UnsafeRawBufferPointer(rebasing: raw[..<got])
-                hasher.update(bufferPointer: chunk)
-                return ImageUpload.isZero(chunk)
-            }
-            try sink.sendBlocking(isZero ? .zeros(UInt64(got)) : .bytes(Array(buffer[..<got])))
-            position += Int64(got)
-            guard progress(UInt64(position - start), UInt64(end - start)) else {
+        var reads = ReadAhead(from: UInt64(start), to: UInt64(end), chunkSize: chunkSize, depth: 4)
+        var sent: UInt64 = 0
+        while let (_, bytes) = try reads.next(from: image) {
+            guard !bytes.isEmpty else { break }
+            hasher.update(bufferPointer: bytes)
+            try sink.sendBlocking(ImageUpload.isZero(bytes) ? .zeros(UInt64(bytes.count)) : .bytes(Array(bytes)))
+            sent += UInt64(bytes.count)
+            guard progress(sent, UInt64(end - start)) else {
                 throw RBDError(errno: ECANCELED, operation: "export of \(image.pool)/\(image.name)")
             }
         }
+        let position = start + Int64(sent)
         sink.finishBlocking()
         let digest = hasher.finalize().map { String(format: "%02x", $0) }.joined()
         return "sent \(position - start) bytes, sha256 \(digest)"

@@ -42,7 +42,6 @@ struct ImageUpload {
             switch piece {
             case .bytes(let bytes):
                 try bytes.withUnsafeBytes { raw in
-                    cursor.hasher.update(bufferPointer: raw)
                     var used = 0
                     while used < raw.count {
                         let take = min(raw.count - used, chunkSize - cursor.filled)
@@ -85,11 +84,13 @@ struct ImageUpload {
         }
     }
 
-    /// Writes what the buffer holds unless it is all zeros, growing the image first when needed.
+    /// Writes what the buffer holds unless it is all zeros, growing the image first when needed,
+    /// and hashes it while the write is in flight (the buffer stays untouched until it is done).
     private func flush(_ window: inout WriteWindow, _ cursor: inout Cursor, _ image: borrowing Image) throws {
         guard cursor.filled > 0 else { return }
         defer { cursor.filled = 0 }
         let data = UnsafeRawBufferPointer(rebasing: window.buffer[..<cursor.filled])
+        defer { cursor.hasher.update(bufferPointer: data) }
         guard !Self.isZero(data) else { return }
         if cursor.offset > cursor.imageSize {
             // Grow ahead (doubling, at most 8 GiB at a time) so a stream of unknown size does

@@ -1,9 +1,17 @@
 import Foundation
 
+/// Bytes in memory a piece carries without copying them (an array, a received network buffer).
+public protocol TransferBytes: Sendable {
+    var count: Int { get }
+    func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R
+}
+
+extension Array: TransferBytes where Element == UInt8 {}
+
 /// A piece of image data on its way between a client's connection and a job: bytes, or a run
 /// of zeros sent as a length only (a hole).
-public enum TransferPiece: Sendable, Equatable {
-    case bytes([UInt8])
+public enum TransferPiece: Sendable {
+    case bytes(any TransferBytes)
     case zeros(UInt64)
 
     public var count: UInt64 {
