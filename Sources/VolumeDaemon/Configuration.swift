@@ -42,6 +42,8 @@ public struct Configuration: Sendable, Equatable {
     public var clusterLockLease = 30
     /// Socket connections open at once; one more gets an error line and is closed.
     public var maxConnections = 256
+    /// Connections one uid may hold at once, so that one user cannot take every slot.
+    public var maxConnectionsPerUser = 64
     /// Seconds a connection may sit with no request in flight before it is closed; 0: never.
     public var connectionIdleTimeout = 300
     /// The most volumes one `volume.list` reply holds (Cinder's `osapi_max_limit`); more are paged.
@@ -144,6 +146,7 @@ public struct Configuration: Sendable, Equatable {
             case ("DEFAULT", "admin_groups"): config.adminGroups = reader.list()
             case ("DEFAULT", "cluster_lock_lease"): config.clusterLockLease = try reader.int(in: 3...3_600)
             case ("DEFAULT", "max_connections"): config.maxConnections = try reader.int(in: 1...65_536)
+            case ("DEFAULT", "max_connections_per_user"): config.maxConnectionsPerUser = try reader.int(in: 1...65_536)
             case ("DEFAULT", "connection_idle_timeout"): config.connectionIdleTimeout = try reader.int(in: 0...86_400)
             case ("DEFAULT", "max_list_limit"): config.maxListLimit = try reader.int(in: 1...1_000_000)
             case ("DEFAULT", "state_store"): config.stateStore = try reader.choice(of: StateStore.self)

@@ -55,8 +55,18 @@ extension SocketServer {
     /// One connection too many: it gets an error line saying so, and is closed (never a hang).
     func refuse(_ connection: NIOAsyncChannel<Frame, ByteBuffer>, open: Int) async {
         refusals.warning(logger, "refused a connection: \(open) open, max_connections is \(self.limits.maxConnections)")
-        let error = RPCResponse(id: nil, error: .domain(
-            .busy, "volumed has \(open) connections open, its max_connections: close idle ones or retry later"))
+        await refuse(connection, saying: "volumed has \(open) connections open, its max_connections: close idle ones or retry later")
+    }
+
+    /// One connection too many for its user.
+    func refuse(_ connection: NIOAsyncChannel<Frame, ByteBuffer>, uid: UInt32, open: Int) async {
+        refusals.warning(logger, key: "uid \(uid)",
+                         "refused a connection of uid \(uid): it has \(open) open, max_connections_per_user is \(self.limits.maxConnectionsPerUser)")
+        await refuse(connection, saying: "uid \(uid) has \(open) connections open, the most one user may (max_connections_per_user): close idle ones or retry later")
+    }
+
+    private func refuse(_ connection: NIOAsyncChannel<Frame, ByteBuffer>, saying message: String) async {
+        let error = RPCResponse(id: nil, error: .domain(.busy, message))
         try? await connection.executeThenClose { _, outbound in
             if let line = try? JSONEncoder.volumed().encode(error) { try await LineWriter(outbound: outbound).write(line) }
         }

@@ -58,7 +58,7 @@ public struct Daemon: Sendable {
         }
         let notifier = self.notifier
         let limits = SocketServer.Limits(
-            maxConnections: config.maxConnections,
+            maxConnections: config.maxConnections, maxConnectionsPerUser: config.maxConnectionsPerUser,
             idleTimeout: config.connectionIdleTimeout > 0 ? .seconds(Int64(config.connectionIdleTimeout)) : nil)
         let server = SocketServer(listener: listener, limits: limits, dispatcher: dispatcher, logger: logger) {
             // Database open, cluster tried, socket listening: ready.

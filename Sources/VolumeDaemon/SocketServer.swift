@@ -29,11 +29,14 @@ public final class SocketServer: Service, Sendable {
     /// What no client may exceed, so that none can starve the others.
     public struct Limits: Sendable {
         public var maxConnections: Int
+        /// Connections one uid may hold: one user cannot take every slot from the others.
+        public var maxConnectionsPerUser: Int
         /// Nil: idle connections stay open.
         public var idleTimeout: TimeAmount?
 
-        public init(maxConnections: Int = 256, idleTimeout: TimeAmount? = .seconds(300)) {
+        public init(maxConnections: Int = 256, maxConnectionsPerUser: Int = 64, idleTimeout: TimeAmount? = .seconds(300)) {
             self.maxConnections = maxConnections
+            self.maxConnectionsPerUser = maxConnectionsPerUser
             self.idleTimeout = idleTimeout
         }
     }
@@ -45,6 +48,8 @@ public final class SocketServer: Service, Sendable {
     let ready: @Sendable () async -> Void
     /// Open connections, so that a shutdown can close them (an idle client must not keep the daemon up).
     private let connections = Mutex<[ObjectIdentifier: any Channel]>([:])
+    /// Open connections by the peer's uid.
+    private let connectionsByUser = Mutex<[UInt32: Int]>([:])
     /// Refused connections are logged once a second at most.
     let refusals = LogThrottle()
 
@@ -129,6 +134,20 @@ public final class SocketServer: Service, Sendable {
         let channel = connection.channel
         let resumeDecoding: @Sendable () -> Void = { channel.pipeline.fireChannelRead(ByteBuffer()) }
         let peer = await PeerCredentials.of(connection.channel)
+        let ofUser = connectionsByUser.withLock { counts -> Int in
+            counts[peer.uid, default: 0] += 1
+            return counts[peer.uid, default: 0]
+        }
+        defer {
+            connectionsByUser.withLock { counts in
+                counts[peer.uid, default: 1] -= 1
+                if counts[peer.uid] == 0 { counts[peer.uid] = nil }
+            }
+        }
+        guard ofUser <= limits.maxConnectionsPerUser else {
+            await refuse(connection, uid: peer.uid, open: ofUser - 1)
+            return
+        }
         do {
             try await connection.executeThenClose { inbound, outbound in
                 let writer = LineWriter(outbound: outbound)

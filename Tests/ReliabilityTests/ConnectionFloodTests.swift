@@ -67,6 +67,34 @@ import VolumeProtocol
         #expect(fastest < .milliseconds(100), "answered in \(fastest) at best")
     }
 
+    /// One user holding all it may (`max_connections_per_user`) leaves the slots of the others:
+    /// its next attempts are refused with `busy` naming its uid, and another user is served.
+    @Test func oneUserCannotTakeEverySlot() async throws {
+        let daemon = try await DaemonProcess.started(
+            defaultExtra: "max_connections = \(Self.limit)\nmax_connections_per_user = 10\nconnection_idle_timeout = 0")
+        defer { daemon.cleanUp() }
+        chmod(daemon.socketPath, 0o666)
+        var held: [VolumeClient] = []
+        for _ in 0..<10 {
+            let client = try daemon.client()
+            _ = try await client.call("service.status")
+            held.append(client)
+        }
+        let socketPath = daemon.socketPath
+        let replies = await onOwnThread { (0..<200).map { _ in Self.firstLine(of: socketPath, within: 2_000) } }
+        let refusals = replies.compactMap { $0.flatMap { try? JSONDecoder.volumed().decode(RPCResponse.self, from: $0) }?.error }
+        #expect(refusals.count == 200 && refusals.allSatisfy { $0.kind == .busy })
+        #expect(refusals.first?.message.contains("uid 0 has 10 connections open") == true)
+        // Another user (nobody) still gets in and is answered.
+        let binary = (ProcessInfo.processInfo.environment["VOLUMED_BIN"] ?? ".build/debug") + "/volumectl"
+        let other = try await ToolRun.run(
+            "/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", binary, "status", "--json"],
+            environment: ["VOLUMED_SOCKET": socketPath])
+        #expect(other.status == 0, "\(other.stderr)")
+        #expect(daemon.log.contains("refused a connection of uid 0"))
+        held.removeAll()
+    }
+
     @Test func anIdleConnectionIsClosedAndABusyOneIsNot() async throws {
         let daemon = try await DaemonProcess.started(defaultExtra: "connection_idle_timeout = 5")
         defer { daemon.cleanUp() }
