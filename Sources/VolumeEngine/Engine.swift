@@ -18,6 +18,9 @@ public final class Engine: Sendable {
     /// The client streams of upload and download jobs, by job id, from admission until the
     /// job ends (a job without one after a restart fails: its data is gone with the client).
     private let transfers = Mutex<[String: TransferPipe]>([:])
+    /// What a job hands back to the request waiting for it beyond its row (a reconcile's report),
+    /// by job id, until that request takes it.
+    private let results = Mutex<[String: any Sendable]>([:])
     private let stopping = Atomic<Bool>(false)
     /// Desired worker count, read by `run()` (grows the pool) and by each worker (shrinks it).
     private let workerTarget: Mutex<(count: Int, continuation: AsyncStream<Int>.Continuation?)>
@@ -160,6 +163,11 @@ public final class Engine: Sendable {
         transfers.withLock { $0[jobID] = transfer }
     }
 
+    /// The result job `jobID` delivered, once (nil if none).
+    func takeResult(of jobID: String) -> (any Sendable)? {
+        results.withLock { $0.removeValue(forKey: jobID) }
+    }
+
     /// Forgets a job's client stream, failing it if the job still wants it.
     public func detachTransfer(of jobID: String, reason: String) {
         transfers.withLock { $0.removeValue(forKey: jobID) }?.fail(reason)
@@ -167,7 +175,7 @@ public final class Engine: Sendable {
 
     private func makeContext(_ job: JobRecord) -> JobContext {
         JobContext(job: job, store: store, cluster: cluster, settings: settings, events: events, logger: logger,
-                   transfer: transfers.withLock { $0[job.id] },
+                   transfer: transfers.withLock { $0[job.id] }, deliver: { [self] result in self.results.withLock { $0[job.id] = result } },
                    activity: activity, trouble: clusterTrouble, isStopping: { [self] in self.isStopping || !self.mayRunSteps() },
                    isFenced: { [self] in !self.mayRunSteps() })
     }

@@ -19,6 +19,8 @@ final class JobContext: Sendable {
     let logger: Logger
     /// The client's stream, for an upload or a download; nil when there is none (after a restart).
     let transfer: TransferPipe?
+    /// Hands a result to the request waiting for this job (a reconcile's report).
+    let deliver: @Sendable (any Sendable) -> Void
     private let events: JobEvents
     private let activity: ActivityClock
     private let trouble: ClusterTrouble
@@ -39,11 +41,12 @@ final class JobContext: Sendable {
 
     init(
         job: JobRecord, store: Store, cluster: Cluster, settings: EngineSettings, events: JobEvents,
-        logger: Logger, transfer: TransferPipe? = nil, activity: ActivityClock, trouble: ClusterTrouble, isStopping: @escaping @Sendable () -> Bool,
+        logger: Logger, transfer: TransferPipe? = nil, deliver: @escaping @Sendable (any Sendable) -> Void = { _ in }, activity: ActivityClock, trouble: ClusterTrouble, isStopping: @escaping @Sendable () -> Bool,
         isFenced: @escaping @Sendable () -> Bool = { false }
     ) {
         self.isFenced = isFenced
         self.transfer = transfer
+        self.deliver = deliver
         self.activity = activity
         self.trouble = trouble
         self.jobID = job.id

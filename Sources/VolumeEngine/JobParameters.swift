@@ -72,3 +72,8 @@ struct ExportImageParameters: JobParameters {
     var offset: Int64?
     var length: Int64?
 }
+
+/// service.reconcile: whether to repair what it finds.
+struct ReconcileParameters: JobParameters {
+    var fix: Bool
+}

@@ -25,6 +25,8 @@ extension JobRecord {
                                   priorStatus: prior ?? .available)
         case .purgeVolume:
             return PurgeVolume(volumeID: try require(volumeID, "volume"))
+        case .reconcile:
+            return ReconcilePools(fix: try parameters(ReconcileParameters.self).fix)
         case .revertVolume:
             return RevertVolume(volumeID: try require(volumeID, "volume"), snapshotID: try require(snapshotID, "snapshot"))
         case .manageVolume:

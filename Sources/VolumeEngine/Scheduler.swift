@@ -2,8 +2,13 @@
 ///
 /// Rules: jobs run in the order they were accepted, except that a job waits while another job
 /// with the same lock key (the volume it changes) runs or waits ahead of it, and a flattening
-/// job waits while `flattenLimit` flattens run. Nothing here polls.
+/// job waits while `flattenLimit` flattens run. A job with the lock key `everything` (a
+/// repairing reconcile) runs alone: it waits for every job ahead of it, and every job behind
+/// it waits for it. Nothing here polls.
 actor Scheduler {
+    /// The lock key that holds every lock.
+    static let everything = "*"
+
     struct Entry: Sendable, Equatable {
         var jobID: String
         var lockKey: String
@@ -75,8 +80,13 @@ actor Scheduler {
     private func takeRunnable() -> Entry? {
         guard !stopped else { return nil }
         var passedLocks: Set<String> = []
+        // While it runs, nothing else does.
+        if heldLocks.contains(Self.everything) { return nil }
         for (index, entry) in queue.enumerated() {
             defer { passedLocks.insert(entry.lockKey) }
+            // Nothing passes it in the queue, and it waits for all that runs and all ahead.
+            if passedLocks.contains(Self.everything) { return nil }
+            if entry.lockKey == Self.everything, !(heldLocks.isEmpty && index == 0) { continue }
             if heldLocks.contains(entry.lockKey) || passedLocks.contains(entry.lockKey) { continue }
             if entry.flattens && flattenLimit > 0 && runningFlattens >= flattenLimit { continue }
             queue.remove(at: index)

@@ -117,4 +117,34 @@ import VolumeProtocol
         #expect(after.unknownImages.map(\.location) == ["\(pool)/someone-elses"], "unknown images are never touched")
         #expect(after.missingImages.isEmpty && after.staleSnapshots.isEmpty)
     }
+
+    /// Reconcile runs as a job: a report runs beside a running job; a repair waits for it, and
+    /// jobs accepted after the repair wait for the repair (it holds every lock).
+    @Test func reconcileIsAJobAndARepairRunsAlone() async throws {
+        let daemon = try await DaemonProcess.started()
+        defer { daemon.cleanUp() }
+        let client = try daemon.client()
+        let upload = try PausedUpload(try daemon.client(), megabytes: 1)
+        let uploadJob = try #require(await upload.jobID())
+        // A report does not wait for the upload still running.
+        let report = try await client.call("service.reconcile", as: Drift.self)
+        #expect(report.clean)
+        let repairing = Task { try await daemon.client().call("service.reconcile", .object(["fix": .bool(true)]), as: Drift.self) }
+        try await Task.sleep(for: .seconds(1))
+        let later = try #require(try await client.call("volume.create", .object(["size_gb": .int(1)]), as: MutationResult.self).job)
+        try await Task.sleep(for: .milliseconds(500))
+        let jobs = try await client.call("job.list", as: [Job].self)
+        let fixJob = try #require(jobs.first { $0.kind == "service.reconcile" && $0.state != "succeeded" })
+        #expect(fixJob.state == "queued", "the repair waits for the running upload")
+        #expect(jobs.first { $0.id == later.id }?.state == "queued", "a job accepted after the repair waits for it")
+        upload.resume()
+        #expect(try await repairing.value.clean)
+        let ended = try await client.call("job.wait", .object(["job_id": .string(later.id)]), as: Job.self)
+        let all = try await client.call("job.list", as: [Job].self)
+        func job(_ id: String) throws -> Job { try #require(all.first { $0.id == id }) }
+        let (uploaded, fix, created) = (try job(uploadJob), try job(fixJob.id), try job(ended.id))
+        #expect(uploaded.state == "succeeded" && fix.state == "succeeded" && created.state == "succeeded")
+        #expect(try #require(fix.startedAt) >= (try #require(uploaded.finishedAt)))
+        #expect(try #require(created.startedAt) >= (try #require(fix.finishedAt)))
+    }
 }

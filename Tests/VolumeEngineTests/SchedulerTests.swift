@@ -33,6 +33,25 @@ import Testing
         #expect(await scheduler.next()?.jobID == "b")
     }
 
+    /// A repairing reconcile holds every lock: it waits for what runs and what is ahead of it,
+    /// and what comes after waits for it.
+    @Test func aJobHoldingEverythingRunsAlone() async {
+        let scheduler = Scheduler(flattenLimit: 0)
+        let running = Entry(jobID: "1", lockKey: "v", flattens: false)
+        await scheduler.enqueue(running)
+        #expect(await scheduler.next()?.jobID == "1")
+        let everything = Entry(jobID: "fix", lockKey: Scheduler.everything, flattens: false)
+        await scheduler.enqueue(everything)
+        await scheduler.enqueue(Entry(jobID: "2", lockKey: "w", flattens: false))
+        #expect(await scheduler.queuedCount == 2)
+        #expect(await scheduler.runningCount == 1, "neither the fix (a job runs) nor the one behind it (the fix waits) may start")
+        await scheduler.finished(running)
+        #expect(await scheduler.next()?.jobID == "fix")
+        #expect(await scheduler.runningCount == 1, "nothing runs beside it")
+        await scheduler.finished(everything)
+        #expect(await scheduler.next()?.jobID == "2")
+    }
+
     @Test func anIdleWorkerIsWokenByEnqueue() async {
         let scheduler = Scheduler(flattenLimit: 0)
         async let taken = scheduler.next()

@@ -14,6 +14,9 @@ public enum JobKind: String, Sendable, Codable, CaseIterable, CustomStringConver
     case exportImage = "image.export"
     /// Housekeeping: removes a deleted volume's image and snapshots once nothing depends on them.
     case purgeVolume = "volume.purge"
+    /// Compares the database with the pools (and with `fix`, repairs it) as a job: it runs
+    /// beside the others, and a fixing one holds every lock while it runs.
+    case reconcile = "service.reconcile"
 
     /// The stored word, also in messages and logs.
     public var description: String { rawValue }
