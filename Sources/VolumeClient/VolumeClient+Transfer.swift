@@ -6,6 +6,9 @@ import VolumeProtocol
 public enum ImageData: Sendable, Equatable {
     case bytes(Data)
     case zeros(UInt64)
+    /// `count` bytes of an open file from `offset`, sent by the kernel (`sendfile`) without
+    /// passing through the client's memory (uploads only).
+    case fileRange(fd: Int32, offset: Int64, count: Int)
 }
 
 /// Uploads and downloads: image data on the connection itself (`UploadChunk` framing), so
@@ -41,6 +44,11 @@ extension VolumeClient {
                     guard count > 0 else { continue }
                     try Self.sendAll(fd, UploadChunk.zeros(count).header)
                     total += count
+                case .fileRange(let file, let offset, let count):
+                    guard count > 0 else { continue }
+                    try Self.sendAll(fd, UploadChunk.data(UInt64(count)).header)
+                    try Self.sendFile(fd, from: file, offset: offset, count: count)
+                    total += UInt64(count)
                 }
                 sent?(total)
             }
@@ -131,6 +139,23 @@ extension VolumeClient {
             throw ClientError.badReply(String(decoding: line, as: UTF8.self))
         }
         return .response(response)
+    }
+
+    /// Sends exactly `count` bytes of `file` from `offset` (a file that shrank meanwhile fails:
+    /// the chunk's length is already sent).
+    static func sendFile(_ fd: Int32, from file: Int32, offset: Int64, count: Int) throws {
+        var position = off_t(offset)
+        var left = count
+        while left > 0 {
+            let sent = Glibc.sendfile(fd, file, &position, left)
+            if sent < 0 {
+                if errno == EINTR { continue }
+                if errno == EPIPE || errno == ECONNRESET { throw ClientError.connectionClosed }
+                throw TransferError("cannot send the image: \(String(cString: strerror(errno)))")
+            }
+            if sent == 0 { throw TransferError("the file became shorter while it was being sent") }
+            left -= sent
+        }
     }
 
     static func sendAll(_ fd: Int32, _ bytes: [UInt8]) throws {
