@@ -268,7 +268,7 @@ struct PausedUpload {
                 }
                 if count <= megabytes { return .bytes(Data(repeating: UInt8(truncatingIfNeeded: count), count: 1 << 20)) }
                 paused.yield()
-                _ = release.wait(timeout: .now() + 60)
+                _ = release.wait(timeout: .now() + 600)
                 return nil
             })
         }

@@ -121,7 +121,8 @@ import VolumeProtocol
     /// Reconcile runs as a job: a report runs beside a running job; a repair waits for it, and
     /// jobs accepted after the repair wait for the repair (it holds every lock).
     @Test func reconcileIsAJobAndARepairRunsAlone() async throws {
-        let daemon = try await DaemonProcess.started()
+        // The upload stays paused while the test looks: never idle long enough to fail on a busy machine.
+        let daemon = try await DaemonProcess.started(imagesExtra: "upload_idle_timeout = 600")
         defer { daemon.cleanUp() }
         let client = try daemon.client()
         let upload = try PausedUpload(try daemon.client(), megabytes: 1)
@@ -130,11 +131,15 @@ import VolumeProtocol
         let report = try await client.call("service.reconcile", as: Drift.self)
         #expect(report.clean)
         let repairing = Task { try await daemon.client().call("service.reconcile", .object(["fix": .bool(true)]), as: Drift.self) }
-        try await Task.sleep(for: .seconds(1))
+        var fixJobs: [Job] = []
+        while fixJobs.isEmpty {
+            try await Task.sleep(for: .milliseconds(100))
+            fixJobs = try await client.call("job.list", as: [Job].self).filter { $0.kind == "service.reconcile" && $0.state != "succeeded" }
+        }
         let later = try #require(try await client.call("volume.create", .object(["size_gb": .int(1)]), as: MutationResult.self).job)
         try await Task.sleep(for: .milliseconds(500))
         let jobs = try await client.call("job.list", as: [Job].self)
-        let fixJob = try #require(jobs.first { $0.kind == "service.reconcile" && $0.state != "succeeded" })
+        let fixJob = try #require(jobs.first { $0.id == fixJobs.first?.id })
         #expect(fixJob.state == "queued", "the repair waits for the running upload")
         #expect(jobs.first { $0.id == later.id }?.state == "queued", "a job accepted after the repair waits for it")
         upload.resume()

@@ -104,7 +104,8 @@ import VolumeProtocol
         let oneAgain = try first.client()
         #expect(try await oneAgain.call("service.status", as: ServiceStatus.self).state == "standby")
         await second.kill()
-        #expect(await Self.waitForState(oneAgain, "ok", within: .seconds(Self.lease + 5)) != nil)
+        // On failure, the first daemon's story (this step failed now and then in busy runs).
+        #expect(await Self.waitForState(oneAgain, "ok", within: .seconds(Self.lease + 5)) != nil, "\(first.log.suffix(4000))")
         let known = try await oneAgain.call("volume.list", as: [Volume].self)
         #expect(Set(known.map(\.id)) == [volume.id, clone.id, copy.id, made.id], "the first knows what the second made")
 
