@@ -55,7 +55,7 @@ final class ClientStream: Sendable {
                     case .bytes(let bytes):
                         buffer.reserveCapacity(8 + bytes.count)
                         buffer.writeBytes(UploadChunk.data(UInt64(bytes.count)).header)
-                        bytes.withUnsafeBytes { buffer.writeBytes($0) }
+                        _ = bytes.withUnsafeBytes { buffer.writeBytes($0) }
                     case .zeros(let count):
                         buffer.writeBytes(UploadChunk.zeros(count).header)
                     }

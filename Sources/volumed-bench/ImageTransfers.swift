@@ -55,10 +55,9 @@ struct ImageTransfers: AsyncParsableCommand {
 
     /// A file of `mebibytes` MiB with no zero byte (neither side may skip any of it).
     static func writeData(_ path: String, mebibytes: Int) throws {
-        guard let handle = FileHandle(forWritingAtPath: path) ?? {
-            FileManager.default.createFile(atPath: path, contents: nil)
-            return FileHandle(forWritingAtPath: path)
-        }() else { throw ValidationError("cannot write \(path)") }
+        guard FileManager.default.createFile(atPath: path, contents: nil), let handle = FileHandle(forWritingAtPath: path) else {
+            throw ValidationError("cannot write \(path)")
+        }
         defer { try? handle.close() }
         for index in 0..<mebibytes {
             try handle.write(contentsOf: Data((0..<(1 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 131 &+ index &* 7) | 1 }))
