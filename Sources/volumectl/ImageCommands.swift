@@ -47,7 +47,7 @@ struct ImageCommand: AsyncParsableCommand {
         @Argument(help: "The image's id.") var image: String
 
         func run() async throws {
-            try await global.show("image.get", ["image_id": .string(image)], as: Image.self) { try Output.images([$0], json: $1) }
+            try await global.show("image.get", ["image_id": .string(image)], as: Image.self) { $1 ? try Output.images([$0], json: true) : try Output.fields($0) }
         }
     }
 

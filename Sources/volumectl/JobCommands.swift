@@ -22,7 +22,7 @@ struct JobCommand: AsyncParsableCommand {
         @OptionGroup var global: GlobalOptions
         @Argument(help: "The job's id.") var job: String
 
-        func run() async throws { try await global.show("job.get", ["job_id": .string(job)], as: Job.self) { try Output.jobs([$0], json: $1) } }
+        func run() async throws { try await global.show("job.get", ["job_id": .string(job)], as: Job.self) { $1 ? try Output.jobs([$0], json: true) : try Output.fields($0) } }
     }
 
     struct Cancel: AsyncParsableCommand {

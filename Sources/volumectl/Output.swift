@@ -23,6 +23,25 @@ enum Output {
         for row in rows { print(line(row)) }
     }
 
+    /// One object as field/value pairs, fields in alphabetical order (as `openstack … show`
+    /// prints them); nested values as compact JSON, null as `-`.
+    static func fields<T: Encodable>(_ value: T) throws {
+        let encoder = JSONEncoder.volumed()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        guard case .object(let object) = try JSONDecoder().decode(JSONValue.self, from: try encoder.encode(value)) else { return }
+        table(["FIELD", "VALUE"], try object.keys.sorted().map { key in
+            let text: String = switch object[key] {
+            case nil, .null?: "-"
+            case .string(let string)?: string
+            case .bool(let flag)?: flag ? "true" : "false"
+            case .int(let number)?: String(number)
+            case .double(let number)?: String(number)
+            case let other?: String(decoding: try encoder.encode(other), as: UTF8.self)
+            }
+            return [key, text]
+        })
+    }
+
     static func volumes(_ volumes: [Volume], json: Bool) throws {
         if json { return try self.json(volumes) }
         table(["ID", "NAME", "SIZE", "STATUS", "DEPTH", "PARENT", "IMAGE"], volumes.map {

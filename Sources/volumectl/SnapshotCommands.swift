@@ -41,7 +41,7 @@ struct SnapshotCommand: AsyncParsableCommand {
         @Argument(help: "The snapshot's id.") var snapshot: String
 
         func run() async throws {
-            try await global.show("snapshot.get", ["snapshot_id": .string(snapshot)], as: Snapshot.self) { try Output.snapshots([$0], json: $1) }
+            try await global.show("snapshot.get", ["snapshot_id": .string(snapshot)], as: Snapshot.self) { $1 ? try Output.snapshots([$0], json: true) : try Output.fields($0) }
         }
     }
 }

@@ -196,7 +196,7 @@ struct VolumeCommand: AsyncParsableCommand {
         @Argument(help: "The volume's id.") var volume: String
 
         func run() async throws {
-            try await global.show("volume.get", ["volume_id": .string(volume)], as: Volume.self) { try Output.volumes([$0], json: $1) }
+            try await global.show("volume.get", ["volume_id": .string(volume)], as: Volume.self) { $1 ? try Output.volumes([$0], json: true) : try Output.fields($0) }
         }
     }
 }

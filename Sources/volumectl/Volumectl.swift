@@ -19,10 +19,35 @@ struct Volumectl: AsyncParsableCommand {
             VolumeCommand.self, SnapshotCommand.self, ImageCommand.self, JobCommand.self, StatusCommand.self,
             CapacityCommand.self, ReconcileCommand.self,
         ])
+
+    /// `volumectl --socket PATH --json volume list` as `ceph -c`, `kubectl --server` and
+    /// `docker -H` take their global options: before the subcommand as well as after it.
+    static func main() async {
+        await main(GlobalOptions.hoisted(Array(CommandLine.arguments.dropFirst())))
+    }
 }
 
-/// Options every command takes.
+/// Options every command takes, before or after the subcommand.
 struct GlobalOptions: ParsableArguments {
+    /// `arguments` with the global options given before the subcommand moved after it, where
+    /// every subcommand parses them (anything else stays where it is).
+    static func hoisted(_ arguments: [String]) -> [String] {
+        var leading: [String] = []
+        var rest = arguments[...]
+        while let first = rest.first, first.hasPrefix("-") {
+            if first == "--json" || first.hasPrefix("--socket=") {
+                leading.append(first)
+                rest = rest.dropFirst()
+            } else if first == "--socket", rest.count >= 2 {
+                leading += rest.prefix(2)
+                rest = rest.dropFirst(2)
+            } else {
+                break
+            }
+        }
+        return Array(rest) + leading
+    }
+
     @Option(name: .long, help: "volumed's socket.")
     var socket: String = ProcessInfo.processInfo.environment["VOLUMED_SOCKET"] ?? "/run/volumed/volumed.sock"
 

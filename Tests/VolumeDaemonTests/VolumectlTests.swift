@@ -97,6 +97,32 @@ import Testing
         }
     }
 
+    /// Global options before the subcommand, as `ceph -c`, `kubectl --server`, `docker -H` take
+    /// them; `show` prints field/value pairs, as `openstack volume show` does.
+    @Test func globalOptionsGoBeforeOrAfterAndShowPrintsFields() async throws {
+        let binary = (ProcessInfo.processInfo.environment["VOLUMED_BIN"] ?? ".build/debug") + "/volumectl"
+        let created = try await volumectl(["volume", "create", "--size", "1", "--name", "fields", "--wait", "--json"])
+        let volume = id(created, "volume")
+        for arguments in [
+            ["--socket", daemon.socketPath, "--json", "volume", "list"], ["--json", "--socket=\(daemon.socketPath)", "volume", "list"],
+            ["volume", "list", "--socket", daemon.socketPath, "--json"], ["--socket", daemon.socketPath, "volume", "list", "--json"],
+        ] {
+            let listed = try await ToolRun.run(binary, arguments, environment: [:])
+            #expect(listed.status == 0, "\(arguments): \(listed.stderr)")
+            #expect((listed.json as? [[String: Any]])?.contains { $0["id"] as? String == volume } == true, "\(arguments)")
+        }
+        let shown = try await volumectl(["volume", "show", volume])
+        let rows = shown.stdout.split(separator: "\n").map { $0.split(separator: " ", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) } }
+        #expect(rows.first == ["FIELD", "VALUE"])
+        #expect(rows.contains(["id", volume]) && rows.contains(["name", "fields"]) && rows.contains(["size_gb", "1"]))
+        #expect(rows.contains(["status", "available"]))
+        let fields = rows.dropFirst().map { $0[0] }
+        #expect(fields == fields.sorted(), "fields in alphabetical order")
+        // Scripts keep their JSON.
+        #expect(try await volumectl(["volume", "show", volume, "--json"]).json != nil)
+        #expect(try await volumectl(["volume", "delete", volume, "--wait"]).status == 0)
+    }
+
     @Test func exitCodesSayWhatWentWrong() async throws {
         let missing = UUID().uuidString.lowercased()
         #expect(try await volumectl(["volume", "show", missing]).status == 2)
