@@ -1,4 +1,5 @@
 import ArgumentParser
+import Glibc
 import VolumeProtocol
 
 struct VolumeCommand: AsyncParsableCommand {
@@ -175,6 +176,8 @@ struct VolumeCommand: AsyncParsableCommand {
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List volumes.")
         @OptionGroup var global: GlobalOptions
+        @Option(help: "Only volumes in this status (available, in-use, error, …).") var status: String?
+        @Option(help: "Only volumes whose name matches this shell pattern (* ? [..]).") var name: String?
 
         func run() async throws {
             // Every page (a reply holds at most the daemon's max_list_limit volumes).
@@ -186,6 +189,8 @@ struct VolumeCommand: AsyncParsableCommand {
                 volumes += page.volumes
                 marker = page.nextMarker
             } while marker != nil
+            if let status { volumes = volumes.filter { $0.status == status } }
+            if let name { volumes = volumes.filter { fnmatch(name, $0.name, 0) == 0 } }
             try Output.volumes(volumes, json: global.json)
         }
     }

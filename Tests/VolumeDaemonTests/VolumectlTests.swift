@@ -120,6 +120,14 @@ import Testing
         #expect(fields == fields.sorted(), "fields in alphabetical order")
         // Scripts keep their JSON.
         #expect(try await volumectl(["volume", "show", volume, "--json"]).json != nil)
+        // Lists filtered by status and by a name pattern.
+        func names(_ arguments: [String]) async throws -> [String] {
+            ((try await volumectl(["volume", "list", "--json"] + arguments).json as? [[String: Any]]) ?? []).compactMap { $0["name"] as? String }
+        }
+        #expect(try await names(["--name", "fie*"]).contains("fields"))
+        #expect(try await names(["--name", "nothing-like-*"]).isEmpty)
+        #expect(try await names(["--status", "available", "--name", "f?elds"]) == ["fields"])
+        #expect(try await names(["--status", "error", "--name", "fields"]).isEmpty)
         #expect(try await volumectl(["volume", "delete", volume, "--wait"]).status == 0)
     }
 
