@@ -25,7 +25,15 @@ import VolumeProtocol
                     let client = try daemon.client()
                     var sent = 0, errors = 0
                     while sent < perConnection {
-                        let batch = (0..<min(256, perConnection - sent)).map { _ in FrameFuzzer.frame(&random) }
+                        // Generated on a thread of its own: megabyte frames are CPU work that would
+                        // hold one of the test process's two cooperative threads.
+                        let count = min(256, perConnection - sent)
+                        let generated = await onOwnThread { [random] () -> ([Data], SeededRandom) in
+                            var random = random
+                            return ((0..<count).map { _ in FrameFuzzer.frame(&random) }, random)
+                        }
+                        let batch = generated.0
+                        random = generated.1
                         // One huge frame at a time; the small ones in a pipelined batch.
                         let (huge, small) = (batch.filter { $0.count > 1 << 20 }, batch.filter { $0.count <= 1 << 20 })
                         for frame in huge {
@@ -46,28 +54,26 @@ import VolumeProtocol
         #expect(answered.0 == connections * perConnection)
         #expect(answered.1 == answered.0, "every frame answered with an error (seed \(seed))")
 
-        // Connections cut in the middle of a frame, and half-closed ones that still get their replies.
-        for index in 0..<200 {
-            let fd = try Self.connect(daemon.socketPath)
-            let partial = #"{"jsonrpc":"2.0","id":\#(index),"method":"volume.cre"#
-            _ = partial.withCString { write(fd, $0, strlen($0)) }
-            close(fd)
-        }
-        for index in 0..<100 {
-            let fd = try Self.connect(daemon.socketPath)
-            let frames = "{\"jsonrpc\":\"2.0\",\"id\":\(index),\"method\":\"volume.list\"}\n{broken\n"
-            _ = frames.withCString { write(fd, $0, strlen($0)) }
-            shutdown(fd, Int32(SHUT_WR))
-            var replies = 0
-            var buffer = [UInt8](repeating: 0, count: 65536)
-            while true {
-                let count = read(fd, &buffer, buffer.count)
-                if count <= 0 { break }
-                replies += buffer[0..<count].filter { $0 == 0x0a }.count
+        // Connections cut in the middle of a frame, and half-closed ones that still get their replies
+        // (blocking sockets: on a thread of their own).
+        let socketPath = daemon.socketPath
+        let halfClosedReplies = try await onOwnThread { () throws -> [Int] in
+            for index in 0..<200 {
+                let fd = try Self.connect(socketPath)
+                let partial = #"{"jsonrpc":"2.0","id":\#(index),"method":"volume.cre"#
+                _ = partial.withCString { write(fd, $0, strlen($0)) }
+                close(fd)
             }
-            close(fd)
-            #expect(replies == 2, "a half-closed connection gets both replies")
+            return try (0..<100).map { index in
+                let fd = try Self.connect(socketPath)
+                defer { close(fd) }
+                let frames = "{\"jsonrpc\":\"2.0\",\"id\":\(index),\"method\":\"volume.list\"}\n{broken\n"
+                _ = frames.withCString { write(fd, $0, strlen($0)) }
+                shutdown(fd, Int32(SHUT_WR))
+                return Self.readToEnd(fd).filter { $0 == 0x0a }.count
+            }
         }
+        #expect(halfClosedReplies.allSatisfy { $0 == 2 }, "a half-closed connection gets both replies")
 
         // Still alive, still serving, memory bounded, nothing created.
         let client = try daemon.client()
@@ -89,6 +95,18 @@ import VolumeProtocol
         let status = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
         let line = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") } ?? ""
         return (Int(line.split(separator: " ").dropFirst().first ?? "0") ?? 0) << 10
+    }
+
+    /// Everything `fd` sends until it closes (blocking).
+    static func readToEnd(_ fd: Int32) -> Data {
+        var data = Data()
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let count = read(fd, &buffer, buffer.count)
+            if count <= 0 { break }
+            data.append(contentsOf: buffer[0..<count])
+        }
+        return data
     }
 
     static func connect(_ path: String) throws -> Int32 {
@@ -163,18 +181,15 @@ enum FrameFuzzer {
         let client = try daemon.client()
         for _ in 0..<300 { _ = try await client.call("volume.create", .object(["size_gb": .int(1)])) }
         try await Invariants.settle(daemon)
-        let fd = try FuzzTests.connect(daemon.socketPath)
-        let request = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"volume.list\"}\n"
-        _ = request.withCString { write(fd, $0, strlen($0)) }
-        shutdown(fd, Int32(SHUT_WR))
-        var data = Data()
-        var buffer = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let count = read(fd, &buffer, buffer.count)
-            if count <= 0 { break }
-            data.append(contentsOf: buffer[0..<count])
+        let socketPath = daemon.socketPath
+        let data = try await onOwnThread { () throws -> Data in
+            let fd = try FuzzTests.connect(socketPath)
+            defer { close(fd) }
+            let request = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"volume.list\"}\n"
+            _ = request.withCString { write(fd, $0, strlen($0)) }
+            shutdown(fd, Int32(SHUT_WR))
+            return FuzzTests.readToEnd(fd)
         }
-        close(fd)
         #expect(data.count > 100_000)
         let reply = try JSONDecoder.volumed().decode(RPCResponse.self, from: data.dropLast())
         guard case .array(let volumes)? = reply.result else { Issue.record("no list in the reply"); return }
