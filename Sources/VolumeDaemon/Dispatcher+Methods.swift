@@ -22,6 +22,7 @@ extension Dispatcher {
         case .volumeFlatten: { $0.volumeFlatten }
         case .volumeGet: { $0.volumeGet }
         case .volumeList: { $0.volumeList }
+        case .volumeUsage: { $0.volumeUsage }
         case .volumeRevert: { $0.volumeRevert }
         case .volumeAttach: { $0.volumeAttach }
         case .volumeDetach: { $0.volumeDetach }

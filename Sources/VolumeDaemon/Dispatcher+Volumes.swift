@@ -106,4 +106,9 @@ extension Dispatcher {
         }
         return WrittenJSON(paged ? page.object() : page.array())
     }
+
+    /// `volume.usage`
+    func volumeUsage(_ request: Request) async throws -> any Encodable & Sendable {
+        try await engine.volumeUsage(id: try request.params.requiredID("volume_id"))
+    }
 }

@@ -87,3 +87,27 @@ extension Engine {
         }
     }
 }
+
+extension Engine {
+    /// What a volume really uses, as `rbd du` computes it (`volume.usage`): for each snapshot
+    /// the objects changed since the one before, then the head since the last snapshot.
+    public func volumeUsage(id: String) async throws -> VolumeUsage {
+        let volume = try await self.volume(id: id)
+        let (pool, name) = (volume.pool, volume.rbdImage)
+        let parts = try await cluster.run { session -> [VolumeUsage.Part] in
+            let io = try session.pool(pool)
+            let snapshots = try io.withImage(name, readOnly: true) { try $0.snapshots() }.sorted { $0.id < $1.id }
+            var parts: [VolumeUsage.Part] = []
+            var previous: String?
+            for snapshot in snapshots {
+                let used = try io.withImage(name, snapshot: snapshot.name, readOnly: true) { try $0.usedBytes(since: previous) }
+                parts.append(.init(rbdSnapshot: snapshot.name, provisionedBytes: Int64(snapshot.size), usedBytes: Int64(used)))
+                previous = snapshot.name
+            }
+            let head = try io.withImage(name, readOnly: true) { image in (try image.size(), try image.usedBytes(since: previous)) }
+            parts.append(.init(rbdSnapshot: nil, provisionedBytes: Int64(head.0), usedBytes: Int64(head.1)))
+            return parts
+        }
+        return VolumeUsage(volumeID: id, parts: parts)
+    }
+}

@@ -11,6 +11,7 @@ public enum Method: String, Sendable, CaseIterable {
     case volumeDetach = "volume.detach"
     case volumeManage = "volume.manage"
     case volumeUnmanage = "volume.unmanage"
+    case volumeUsage = "volume.usage"
     case imageCreate = "image.create"
     case imageGet = "image.get"
     case imageList = "image.list"
@@ -33,7 +34,7 @@ public enum Method: String, Sendable, CaseIterable {
     /// Methods that change nothing: open to every user who can connect.
     public var isReadOnly: Bool {
         switch self {
-        case .volumeGet, .volumeList, .snapshotGet, .snapshotList, .jobGet, .jobList, .jobWait, .jobWatch, .serviceStatus,
+        case .volumeGet, .volumeList, .volumeUsage, .snapshotGet, .snapshotList, .jobGet, .jobList, .jobWait, .jobWatch, .serviceStatus,
              .imageGet, .imageList, .serviceCapacity: true
         default: false
         }
@@ -47,6 +48,7 @@ public enum Method: String, Sendable, CaseIterable {
         case .volumeExtend: ["volume_id", "size_gb", "wait"]
         case .volumeFlatten: ["volume_id", "wait"]
         case .volumeGet: ["volume_id"]
+        case .volumeUsage: ["volume_id"]
         case .volumeList: ["limit", "marker", "paged"]
         case .volumeRevert: ["volume_id", "snapshot_id", "force", "wait"]
         case .volumeAttach: ["volume_id", "connector"]

@@ -42,6 +42,18 @@ enum Output {
         })
     }
 
+    /// Bytes as people read them (binary units).
+    static func bytes(_ count: Int64) -> String {
+        let units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"]
+        var value = Double(count)
+        var unit = 0
+        while value >= 1024 && unit < units.count - 1 {
+            value /= 1024
+            unit += 1
+        }
+        return unit == 0 ? "\(count) B" : String(format: "%.1f ", value) + units[unit]
+    }
+
     static func volumes(_ volumes: [Volume], json: Bool) throws {
         if json { return try self.json(volumes) }
         table(["ID", "NAME", "SIZE", "STATUS", "DEPTH", "PARENT", "IMAGE"], volumes.map {

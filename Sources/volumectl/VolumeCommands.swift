@@ -7,7 +7,7 @@ struct VolumeCommand: AsyncParsableCommand {
         commandName: "volume", abstract: "Create, clone, grow, flatten, list and delete volumes.",
         subcommands: [
             Create.self, Clone.self, FromSnapshot.self, FromImage.self, Extend.self, Flatten.self, Revert.self, Delete.self,
-            List.self, Show.self, Attach.self, Detach.self, Manage.self, Unmanage.self,
+            List.self, Usage.self, Show.self, Attach.self, Detach.self, Manage.self, Unmanage.self,
         ])
 
     struct Create: AsyncParsableCommand {
@@ -192,6 +192,42 @@ struct VolumeCommand: AsyncParsableCommand {
             if let status { volumes = volumes.filter { $0.status == status } }
             if let name { volumes = volumes.filter { fnmatch(name, $0.name, 0) == 0 } }
             try Output.volumes(volumes, json: global.json)
+        }
+    }
+
+    struct Usage: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Provisioned and really used bytes of a volume (or of all, with --all), as rbd du computes them.")
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "The volume's id.") var volume: String?
+        @Flag(help: "Every volume.") var all = false
+
+        func validate() throws {
+            guard (volume == nil) == all else { throw ValidationError("give a volume's id, or --all") }
+        }
+
+        func run() async throws {
+            let client = try global.connect()
+            var ids: [String] = volume.map { [$0] } ?? []
+            if all {
+                var marker: String?
+                repeat {
+                    let page = try await client.run("volume.list", parameters(["paged": .bool(true), "marker": .given(marker)]), as: VolumePage.self)
+                    ids += page.volumes.map(\.id)
+                    marker = page.nextMarker
+                } while marker != nil
+            }
+            var usages: [VolumeUsage] = []
+            for id in ids { usages.append(try await client.run("volume.usage", ["volume_id": .string(id)], as: VolumeUsage.self)) }
+            if global.json {
+                if all { return try Output.json(usages) }
+                if let usage = usages.first { return try Output.json(usage) }
+                return
+            }
+            Output.table(["VOLUME", "SNAPSHOT", "PROVISIONED", "USED"], usages.flatMap { usage in
+                usage.parts.map { [usage.volumeID, $0.rbdSnapshot ?? "-", Output.bytes($0.provisionedBytes), Output.bytes($0.usedBytes)] }
+                    + (usage.parts.count > 1 ? [[usage.volumeID, "(total)", Output.bytes(usage.provisionedBytes), Output.bytes(usage.usedBytes)]] : [])
+            })
         }
     }
 

@@ -120,6 +120,12 @@ import Testing
         #expect(fields == fields.sorted(), "fields in alphabetical order")
         // Scripts keep their JSON.
         #expect(try await volumectl(["volume", "show", volume, "--json"]).json != nil)
+        // Usage, one volume or all.
+        let usage = try await volumectl(["volume", "usage", volume, "--json"])
+        #expect((usage.json as? [String: Any])?["provisioned_bytes"] as? Int == 1 << 30, "\(usage.stdout)")
+        let all = try await volumectl(["volume", "usage", "--all"])
+        #expect(all.status == 0 && all.stdout.contains(volume) && all.stdout.contains("1.0 GiB"), "\(all.stdout)")
+        #expect(try await volumectl(["volume", "usage"]).status == 64, "an id or --all")
         // Lists filtered by status and by a name pattern.
         func names(_ arguments: [String]) async throws -> [String] {
             ((try await volumectl(["volume", "list", "--json"] + arguments).json as? [[String: Any]]) ?? []).compactMap { $0["name"] as? String }

@@ -33,6 +33,7 @@ METHODS = {
     "volume.extend": ["volume_id", "size_gb", "wait"],
     "volume.flatten": ["volume_id", "wait"],
     "volume.get": ["volume_id"],
+    "volume.usage": ["volume_id"],
     "volume.list": ["limit", "marker", "paged"],
     "volume.revert": ["volume_id", "snapshot_id", "force", "wait"],
     "volume.attach": ["volume_id", "connector"],
