@@ -23,8 +23,8 @@ extension Engine {
         }
         await accept(job, detail: fix ? " with fix" : "")
         let final = try await wait(jobID: job.id)
-        guard final.state == .succeeded, let report = takeResult(of: job.id) as? ReconcileReport else {
-            _ = takeResult(of: job.id)
+        let result = takeResult(of: job.id)
+        guard final.state == .succeeded, let report = result as? ReconcileReport else {
             throw EngineError(kind: final.errorKind ?? .internalError, message: final.errorMessage ?? "reconcile job \(job.id) \(final.state.rawValue)")
         }
         return report.drift
