@@ -21,6 +21,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         // Its tests build and run without Ceph (the root package links librbd into every test).
         .package(path: "Lifecycle"),
     ],
@@ -50,12 +52,22 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(name: "VolumeProtocol", dependencies: [lifecycle], swiftSettings: strict),
+        // What volumed counts and measures (swift-metrics), and its Prometheus exposition.
+        .target(
+            name: "VolumeMetrics",
+            dependencies: [
+                lifecycle,
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
+            swiftSettings: strict
+        ),
         // A client of the daemon's socket, for volumectl and the tests.
         .target(name: "VolumeClient", dependencies: ["VolumeProtocol"], swiftSettings: strict),
         .target(
             name: "VolumeEngine",
             dependencies: [
-                lifecycle, "RBD", "VolumeStore",
+                lifecycle, "RBD", "VolumeStore", "VolumeMetrics",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
@@ -70,8 +82,9 @@ let package = Package(
         .target(
             name: "VolumeDaemon",
             dependencies: [
-                lifecycle, "VolumeEngine", "VolumeProtocol", "CSystemd", "Systemd",
+                lifecycle, "VolumeEngine", "VolumeProtocol", "VolumeMetrics", "CSystemd", "Systemd",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -48,6 +48,9 @@ public struct Configuration: Sendable, Equatable {
     public var connectionIdleTimeout = 300
     /// The most volumes one `volume.list` reply holds (Cinder's `osapi_max_limit`); more are paged.
     public var maxListLimit = 10_000
+    /// Where `GET /metrics` is served over HTTP (`ADDRESS:PORT`); nil: not at all (the default;
+    /// `service.metrics` on the socket gives the same text).
+    public var metricsListen: ListenAddress?
     // [images]
     public var imagesPool = "images"
     public var imagesChunkSize = 8
@@ -149,6 +152,7 @@ public struct Configuration: Sendable, Equatable {
             case ("DEFAULT", "max_connections_per_user"): config.maxConnectionsPerUser = try reader.int(in: 1...65_536)
             case ("DEFAULT", "connection_idle_timeout"): config.connectionIdleTimeout = try reader.int(in: 0...86_400)
             case ("DEFAULT", "max_list_limit"): config.maxListLimit = try reader.int(in: 1...1_000_000)
+            case ("DEFAULT", "metrics_listen"): config.metricsListen = try reader.listenAddress()
             case ("DEFAULT", "state_store"): config.stateStore = try reader.choice(of: StateStore.self)
             case ("DEFAULT", "state_rados_pool"): config.stateRadosPool = try reader.name()
             case ("DEFAULT", "state_rados_namespace"): config.stateRadosNamespace = try reader.name()
@@ -258,6 +262,19 @@ private struct OptionReader {
             throw error("'\(entry.value)' is not one of trace, debug, info, notice, warning, error, critical")
         }
         return level
+    }
+
+    /// `HOST:PORT` (`[IPv6]:PORT` for an IPv6 address); empty: off.
+    func listenAddress() throws(ConfigError) -> ListenAddress? {
+        let value = entry.value
+        guard !value.isEmpty else { return nil }
+        guard let colon = value.lastIndex(of: ":"), let port = Int(value[value.index(after: colon)...]), (1...65_535).contains(port) else {
+            throw error("'\(value)' is not ADDRESS:PORT (e.g. 127.0.0.1:9283) with a port from 1 to 65535")
+        }
+        var host = String(value[..<colon])
+        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        guard !host.isEmpty, !host.contains(" ") else { throw error("'\(value)' names no address before the port") }
+        return ListenAddress(host: host, port: port)
     }
 
     func list() -> [String] {

@@ -6,6 +6,7 @@ import ServiceLifecycle
 import Systemd
 import UnixSignals
 import VolumeEngine
+import VolumeMetrics
 import VolumeProtocol
 import VolumeStore
 
@@ -36,17 +37,26 @@ public struct Daemon: Sendable {
         let store = try openStore(config, cluster: cluster)
         await connect(cluster)
         let lease = ClusterLease(cluster: cluster, pool: config.rbdPool, lease: .seconds(config.clusterLockLease), logger: logger)
-        let engine = Engine(store: store, cluster: cluster, settings: config.engine, logger: logger, mayRunSteps: { lease.isFresh })
+        let exporter = PrometheusExporter()
+        let instruments = exporter.instruments
+        let engine = Engine(
+            store: store, cluster: cluster, settings: config.engine, logger: logger, instruments: instruments, mayRunSteps: { lease.isFresh })
         let takeover = Takeover(lease: lease, store: store, cluster: cluster, settings: config.engine, logger: logger)
         let reloader = Reloader(
             path: configurationPath, configuration: config, engine: engine,
             access: await AccessPolicy(adminGroups: config.adminGroups, logger: logger), logLevel: logLevel, logger: logger)
         let systemd = SystemdService(notifier: notifier, engine: engine, lease: lease, reloader: reloader, logger: logger)
+        let startedAt = ContinuousClock.now
+        let metrics = MetricsCollector(
+            exporter: exporter, engine: engine, version: Self.version, startedAt: startedAt, isActive: { lease.isHeld },
+            notServing: { Self.refusal(lease: lease, store: store) }, statusLine: { await systemd.statusLine() },
+            health: { systemd.health }, cachedCapacity: { systemd.capacity.withLock { $0 } })
         let dispatcher = Dispatcher(
             engine: engine, access: { reloader.accessPolicy }, configuration: { reloader.current },
             isActive: { lease.isHeld }, notServing: { Self.refusal(lease: lease, store: store) },
             holder: { lease.holder.map { ServiceStatus.Holder(host: $0.host, pid: $0.pid, since: $0.since) } },
-            statusLine: { await systemd.statusLine() }, capacity: { systemd.capacity.withLock { $0 } }, startedAt: .now, version: Self.version, logger: logger)
+            statusLine: { await systemd.statusLine() }, capacity: { systemd.capacity.withLock { $0 } }, startedAt: startedAt,
+            version: Self.version, logger: logger, instruments: instruments, metrics: metrics)
 
         let listener: SocketServer.Listener
         if let fd = SocketActivation.listeningDescriptor() {
@@ -60,20 +70,26 @@ public struct Daemon: Sendable {
         let limits = SocketServer.Limits(
             maxConnections: config.maxConnections, maxConnectionsPerUser: config.maxConnectionsPerUser,
             idleTimeout: config.connectionIdleTimeout > 0 ? .seconds(Int64(config.connectionIdleTimeout)) : nil)
-        let server = SocketServer(listener: listener, limits: limits, dispatcher: dispatcher, logger: logger) {
+        let server = SocketServer(listener: listener, limits: limits, dispatcher: dispatcher, logger: logger, instruments: instruments) {
             // Database open, cluster tried, socket listening: ready.
             notifier.ready(status: await systemd.statusLine())
         }
         // Shutdown runs in reverse: systemd hears STOPPING first, then the socket closes, then jobs checkpoint.
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: EngineService(engine: engine, lease: lease, takeover: takeover, logger: logger)),
+            .init(service: server),
+        ]
+        if let address = config.metricsListen {
+            services.append(.init(service: MetricsHTTPServer(address: address, collector: metrics, logger: logger)))
+        }
+        services += [
+            .init(service: systemd),
+            // Returns once connected (at once when already): that ends nothing else.
+            .init(service: ClusterReconnector(cluster: cluster, engine: engine, logger: logger), successTerminationBehavior: .ignore),
+        ]
         let group = ServiceGroup(
             configuration: .init(
-                services: [
-                    .init(service: EngineService(engine: engine, lease: lease, takeover: takeover, logger: logger)),
-                    .init(service: server),
-                    .init(service: systemd),
-                    // Returns once connected (at once when already): that ends nothing else.
-                    .init(service: ClusterReconnector(cluster: cluster, engine: engine, logger: logger), successTerminationBehavior: .ignore),
-                ],
+                services: services,
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))
         try await group.run()

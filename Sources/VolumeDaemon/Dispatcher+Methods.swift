@@ -44,6 +44,7 @@ extension Dispatcher {
         case .jobWatch: { $0.jobWatch }
         case .serviceStatus: { $0.serviceStatus }
         case .serviceCapacity: { $0.serviceCapacity }
+        case .serviceMetrics: { $0.serviceMetrics }
         case .serviceReconcile: { $0.serviceReconcile }
         }
     }

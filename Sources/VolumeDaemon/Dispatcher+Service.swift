@@ -1,5 +1,6 @@
 import Lifecycle
 import VolumeEngine
+import VolumeMetrics
 import VolumeProtocol
 
 /// The `service.*` methods.
@@ -7,6 +8,11 @@ extension Dispatcher {
     /// `service.capacity`
     func serviceCapacity(_ request: Request) async throws -> any Encodable & Sendable {
         try await engine.capacity()
+    }
+
+    /// `service.metrics`
+    func serviceMetrics(_ request: Request) async throws -> any Encodable & Sendable {
+        MetricsText(contentType: PrometheusExporter.contentType, text: await metrics.exposition())
     }
 
     /// `service.reconcile`

@@ -3,6 +3,7 @@ import Glibc
 import Lifecycle
 import Logging
 import VolumeEngine
+import VolumeMetrics
 import VolumeProtocol
 
 /// Turns one request line into one reply line: parses the JSON-RPC envelope, checks the
@@ -27,6 +28,10 @@ public struct Dispatcher: Sendable {
     let startedAt: ContinuousClock.Instant
     let version: String
     let logger: Logger
+    /// Requests by method and outcome, and their times (the metrics).
+    let instruments: Instruments
+    /// `service.metrics`.
+    let metrics: MetricsCollector
 
     private static let encoder = JSONEncoder.volumed()
     /// Refused requests are logged once a second per peer at most.
@@ -41,38 +46,50 @@ public struct Dispatcher: Sendable {
     }
 
     private func answer(to line: Data, peer: PeerCredentials, followUp: FollowUp.Slot, stream: ClientStream?) async -> Data? {
+        let began = ContinuousClock.now
+        var method = "invalid"
+        var outcome = "ok"
+        defer { instruments.request(method, outcome: outcome, after: began.duration(to: .now)) }
+        func refused(_ id: RPCID?, _ error: RPCError) -> Data {
+            outcome = Self.outcome(of: error)
+            return encode(RPCResponse(id: id, error: error))
+        }
         guard !NestingLimit.exceeded(in: line) else {
-            return encode(RPCResponse(id: nil, error: .invalidRequest("the request nests deeper than \(NestingLimit.maximumDepth) levels")))
+            return refused(nil, .invalidRequest("the request nests deeper than \(NestingLimit.maximumDepth) levels"))
         }
         let value: JSONValue
         do {
             value = try JSONDecoder().decode(JSONValue.self, from: line)
         } catch {
-            return encode(RPCResponse(id: nil, error: .parseError("parse error: the line is not valid JSON")))
+            return refused(nil, .parseError("parse error: the line is not valid JSON"))
         }
         guard case .object(let object) = value else {
             let message = if case .array = value { "batch requests are not supported: send one request per line" } else { "a request must be a JSON object" }
-            return encode(RPCResponse(id: nil, error: .invalidRequest(message)))
+            return refused(nil, .invalidRequest(message))
         }
         let id: RPCID?
         switch object["id"] {
         case nil, .null?: id = nil
         case .int(let number)?: id = .number(number)
         case .string(let text)?: id = .string(text)
-        default: return encode(RPCResponse(id: nil, error: .invalidRequest("id must be a string or an integer")))
+        default: return refused(nil, .invalidRequest("id must be a string or an integer"))
         }
         guard object["jsonrpc"] == .string("2.0") else {
-            return encode(RPCResponse(id: id, error: .invalidRequest("jsonrpc must be \"2.0\"")))
+            return refused(id, .invalidRequest("jsonrpc must be \"2.0\""))
         }
         guard case .string(let name)? = object["method"] else {
-            return encode(RPCResponse(id: id, error: .invalidRequest("method must be a string")))
+            return refused(id, .invalidRequest("method must be a string"))
         }
         let result: Result<any Encodable & Sendable, RPCError>
-        if let method = Method(rawValue: name) {
-            result = await call(method, params: object["params"], peer: peer, followUp: followUp, stream: stream)
+        if let known = Method(rawValue: name) {
+            method = known.rawValue
+            result = await call(known, params: object["params"], peer: peer, followUp: followUp, stream: stream)
         } else {
+            // Not the name a client made up: one label value for them all.
+            method = "unknown"
             result = .failure(.methodNotFound(name))
         }
+        if case .failure(let error) = result { outcome = Self.outcome(of: error) }
         guard let id else { return nil }
         switch result {
         case .success(let value as any JSONWritable): return written(id: id, result: value)
@@ -90,7 +107,7 @@ public struct Dispatcher: Sendable {
                 throw RPCError.domain(
                     .permissionDenied, "\(method.rawValue) needs root or membership in one of admin_groups (uid \(peer.uid) is neither)")
             }
-            if method != .serviceStatus, let why = notServing() {
+            if method != .serviceStatus, method != .serviceMetrics, let why = notServing() {
                 throw RPCError.domain(.standby, "\(method.rawValue): \(why); ask the active one")
             }
             if !method.isReadOnly, !isActive() {
@@ -158,6 +175,18 @@ public struct Dispatcher: Sendable {
         status.stateStore = config.stateStore.rawValue
         status.holder = holder()
         return status
+    }
+
+    /// The error's kind, or the JSON-RPC error's name for a request refused before its method ran.
+    static func outcome(of error: RPCError) -> String {
+        if let kind = error.kind { return kind.rawValue }
+        switch error.code {
+        case -32700: return "parse_error"
+        case -32600: return "invalid_request"
+        case -32601: return "method_not_found"
+        case -32602: return "invalid_params"
+        default: return "internal_error"
+        }
     }
 
     /// `ok`, `standby`, `starting`, `fenced` or `degraded`, from the STATUS line's first word.

@@ -71,5 +71,6 @@ final class Reloader: Sendable {
         .init("[images] rbd_store_pool", \.imagesPool), .init("[images] rbd_store_chunk_size", \.imagesChunkSize),
         .init("[libvirt] images_rbd_pool", \.imagesRBDPool), .init("rbd_cluster_name", \.rbdClusterName),
         .init("rbd_secret_uuid", \.rbdSecretUUID), .init("cluster_lock_lease", \.clusterLockLease),
+        .init("metrics_listen", \.metricsListen),
     ]
 }

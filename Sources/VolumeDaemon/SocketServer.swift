@@ -5,6 +5,7 @@ import NIOFoundationCompat
 import NIOPosix
 import ServiceLifecycle
 import Synchronization
+import VolumeMetrics
 import VolumeProtocol
 
 /// The Unix stream socket clients talk to: newline-delimited JSON-RPC, one request per line.
@@ -46,6 +47,8 @@ public final class SocketServer: Service, Sendable {
     let dispatcher: Dispatcher
     let logger: Logger
     let ready: @Sendable () async -> Void
+    /// Connections open, accepted and refused (the metrics).
+    let instruments: Instruments
     /// Open connections, so that a shutdown can close them (an idle client must not keep the daemon up).
     private let connections = Mutex<[ObjectIdentifier: any Channel]>([:])
     /// Open connections by the peer's uid.
@@ -54,9 +57,10 @@ public final class SocketServer: Service, Sendable {
     let refusals = LogThrottle()
 
     public init(
-        listener: Listener, limits: Limits = Limits(), dispatcher: Dispatcher, logger: Logger,
+        listener: Listener, limits: Limits = Limits(), dispatcher: Dispatcher, logger: Logger, instruments: Instruments = .none,
         ready: @escaping @Sendable () async -> Void = {}
     ) {
+        self.instruments = instruments
         self.listener = listener
         self.limits = limits
         self.dispatcher = dispatcher
@@ -121,10 +125,17 @@ public final class SocketServer: Service, Sendable {
         let key = ObjectIdentifier(connection.channel)
         let open = connections.withLock { connections -> Int in
             connections[key] = connection.channel
+            instruments.set(.connections, to: Double(connections.count))
             return connections.count
         }
-        defer { _ = connections.withLock { $0.removeValue(forKey: key) } }
+        defer {
+            connections.withLock { connections in
+                connections[key] = nil
+                instruments.set(.connections, to: Double(connections.count))
+            }
+        }
         guard open <= limits.maxConnections else {
+            instruments.count(.connectionsRefused, [("reason", "max_connections")])
             await refuse(connection, open: open - 1)
             return
         }
@@ -145,9 +156,11 @@ public final class SocketServer: Service, Sendable {
             }
         }
         guard ofUser <= limits.maxConnectionsPerUser else {
+            instruments.count(.connectionsRefused, [("reason", "max_connections_per_user")])
             await refuse(connection, uid: peer.uid, open: ofUser - 1)
             return
         }
+        instruments.count(.connectionsAccepted)
         do {
             try await connection.executeThenClose { inbound, outbound in
                 let writer = LineWriter(outbound: outbound)

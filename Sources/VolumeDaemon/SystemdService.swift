@@ -114,6 +114,13 @@ final class SystemdService: Service, Sendable {
         }
     }
 
+    /// The monitors' last health status, and whether they answer (no question left hanging).
+    var health: (status: String?, answering: Bool) {
+        let probe = self.probe.withLock { $0 }
+        let hanging = probe.askedAt.map { $0.duration(to: .now) > Self.probeInterval } ?? false
+        return (probe.health?.status, probe.health != nil && !hanging)
+    }
+
     func statusLine() async -> String {
         let (running, queued) = await engine.load()
         let jobs = "\(running) job(s) running, \(queued) queued"

@@ -111,3 +111,10 @@ extension Engine {
         return VolumeUsage(volumeID: id, parts: parts)
     }
 }
+
+extension Engine {
+    /// Volumes, snapshots and images by the status users see (the metrics).
+    public func inventoryCounts() async throws -> InventoryCounts {
+        try await store.read { try $0.inventoryCounts() }
+    }
+}

@@ -3,6 +3,7 @@ import Lifecycle
 import Logging
 import RBD
 import Synchronization
+import VolumeMetrics
 import VolumeStore
 
 /// The job engine: accepts requests as durable jobs, runs them on a pool of workers, resumes
@@ -11,6 +12,8 @@ public final class Engine: Sendable {
     public let store: Store
     public let cluster: Cluster
     let logger: Logger
+    /// Jobs started and ended, their run times, bytes moved (the daemon's metrics).
+    let instruments: Instruments
     let events = JobEvents()
     let scheduler: Scheduler
     private let liveSettings: Mutex<EngineSettings>
@@ -39,9 +42,10 @@ public final class Engine: Sendable {
 
     public init(
         store: Store, cluster: Cluster, settings: EngineSettings, logger: Logger,
-        mayRunSteps: @escaping @Sendable () -> Bool = { true }
+        instruments: Instruments = .none, mayRunSteps: @escaping @Sendable () -> Bool = { true }
     ) {
         self.store = store
+        self.instruments = instruments
         self.mayRunSteps = mayRunSteps
         self.cluster = cluster
         self.liveSettings = Mutex(settings)
@@ -176,7 +180,7 @@ public final class Engine: Sendable {
     private func makeContext(_ job: JobRecord) -> JobContext {
         JobContext(job: job, store: store, cluster: cluster, settings: settings, events: events, logger: logger,
                    transfer: transfers.withLock { $0[job.id] }, deliver: { [self] result in self.results.withLock { $0[job.id] = result } },
-                   activity: activity, trouble: clusterTrouble, isStopping: { [self] in self.isStopping || !self.mayRunSteps() },
+                   activity: activity, trouble: clusterTrouble, instruments: instruments, isStopping: { [self] in self.isStopping || !self.mayRunSteps() },
                    isFenced: { [self] in !self.mayRunSteps() })
     }
 
@@ -203,13 +207,15 @@ public final class Engine: Sendable {
         running.withLock { $0[jobID] = context }
         defer { _ = running.withLock { $0.removeValue(forKey: jobID) } }
         context.logger.info("job started")
+        instruments.jobStarted(job.kind)
+        let began = ContinuousClock.now
 
         let operation: any Operation
         do {
             operation = try job.operation()
         } catch {
             let failure = EngineError.from(error)
-            await finish(context, .failed(failure.kind, failure.message), completion: { _ in [] })
+            await finish(context, .failed(failure.kind, failure.message), began: began, completion: { _ in [] })
             return
         }
         // Progress rows are written beside the operation and end before its final row.
@@ -224,7 +230,7 @@ public final class Engine: Sendable {
         await progressRecorded
         switch outcome {
         case .success(let completion):
-            await finish(context, .succeeded, completion: completion)
+            await finish(context, .succeeded, began: began, completion: completion)
         case .failure(let error):
             let failure = EngineError.from(error)
             if error is JobInterrupted || ((isStopping || !mayRunSteps()) && !context.isCancelled) {
@@ -237,12 +243,14 @@ public final class Engine: Sendable {
             }
             let completion = await operation.rollback(context, error: failure)
             let end: JobLifecycle.End = if case .cancelled(let message) = failure { .cancelled(message) } else { .failed(failure.kind, failure.message) }
-            await finish(context, end, completion: completion)
+            await finish(context, end, began: began, completion: completion)
         }
     }
 
     /// Writes the job's final row together with the operation's own changes, then tells waiters.
-    private func finish(_ context: JobContext, _ end: JobLifecycle.End, completion: @escaping Completion) async {
+    private func finish(
+        _ context: JobContext, _ end: JobLifecycle.End, began: ContinuousClock.Instant?, completion: @escaping Completion
+    ) async {
         let jobID = context.jobID
         let note = context.job.note
         do {
@@ -266,6 +274,7 @@ public final class Engine: Sendable {
             }
             detachTransfer(of: jobID, reason: final.errorMessage ?? "the job ended")
             events.publish(.finished(final))
+            instruments.jobFinished(final.kind, state: final.state, after: began?.duration(to: .now))
             for job in followUps { await enqueue(job) }
         } catch {
             context.logger.critical("cannot record the end of job \(jobID): \(error); it resumes at the next start")
@@ -389,7 +398,7 @@ public final class Engine: Sendable {
             context.requestCancel()
             let operation = try job.operation()
             let completion = await operation.rollback(context, error: .cancelled("cancelled by request"))
-            await finish(context, .cancelled("cancelled by request"), completion: completion)
+            await finish(context, .cancelled("cancelled by request"), began: nil, completion: completion)
         } else {
             running.withLock { $0[jobID] }?.requestCancel()
             // A job waiting on its client's stream wakes at once.

@@ -3,6 +3,7 @@ import Lifecycle
 import Logging
 import RBD
 import Synchronization
+import VolumeMetrics
 import VolumeStore
 
 /// Raised inside a job when the daemon is stopping: the job stays in the database and resumes
@@ -21,6 +22,8 @@ final class JobContext: Sendable {
     let transfer: TransferPipe?
     /// Hands a result to the request waiting for this job (a reconcile's report).
     let deliver: @Sendable (any Sendable) -> Void
+    /// Bytes flattened, uploaded and sent (the daemon's metrics).
+    let instruments: Instruments
     private let events: JobEvents
     private let activity: ActivityClock
     private let trouble: ClusterTrouble
@@ -41,10 +44,12 @@ final class JobContext: Sendable {
 
     init(
         job: JobRecord, store: Store, cluster: Cluster, settings: EngineSettings, events: JobEvents,
-        logger: Logger, transfer: TransferPipe? = nil, deliver: @escaping @Sendable (any Sendable) -> Void = { _ in }, activity: ActivityClock, trouble: ClusterTrouble, isStopping: @escaping @Sendable () -> Bool,
+        logger: Logger, transfer: TransferPipe? = nil, deliver: @escaping @Sendable (any Sendable) -> Void = { _ in }, activity: ActivityClock, trouble: ClusterTrouble,
+        instruments: Instruments = .none, isStopping: @escaping @Sendable () -> Bool,
         isFenced: @escaping @Sendable () -> Bool = { false }
     ) {
         self.isFenced = isFenced
+        self.instruments = instruments
         self.transfer = transfer
         self.deliver = deliver
         self.activity = activity
@@ -164,8 +169,20 @@ final class JobContext: Sendable {
 
     /// A progress callback for librbd: publishes progress, persists it now and then, and
     /// tells librbd to stop when the job is cancelled or the daemon is stopping.
-    func progressCallback(from start: Double = 0, to end: Double = 1) -> @Sendable (UInt64, UInt64) -> Bool {
-        { [self] done, total in
+    /// With `counting`, each step forward also adds `(done - previous) × unit` to that counter
+    /// (bytes flattened, sent, received).
+    func progressCallback(
+        from start: Double = 0, to end: Double = 1, counting metric: MetricName? = nil, unit: UInt64 = 1
+    ) -> @Sendable (UInt64, UInt64) -> Bool {
+        let counted = Mutex<UInt64>(0)
+        return { [self] done, total in
+            if let metric {
+                let delta = counted.withLock { previous -> UInt64 in
+                    defer { previous = max(previous, done) }
+                    return done > previous ? done - previous : 0
+                }
+                if delta > 0 { instruments.count(metric, by: Int64(clamping: delta * unit)) }
+            }
             let fraction = total == 0 ? 1 : Double(done) / Double(total)
             report(progress: start + (end - start) * fraction)
             return !(isStopping() || isCancelled)

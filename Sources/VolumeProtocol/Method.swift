@@ -28,6 +28,8 @@ public enum Method: String, Sendable, CaseIterable {
     case jobWatch = "job.watch"
     case serviceStatus = "service.status"
     case serviceCapacity = "service.capacity"
+    /// Prometheus' text format; answered by a standby too (it reports itself).
+    case serviceMetrics = "service.metrics"
     /// Needs the rights of a change even without `fix`: it opens every image in the pools.
     case serviceReconcile = "service.reconcile"
 
@@ -35,7 +37,7 @@ public enum Method: String, Sendable, CaseIterable {
     public var isReadOnly: Bool {
         switch self {
         case .volumeGet, .volumeList, .volumeUsage, .snapshotGet, .snapshotList, .jobGet, .jobList, .jobWait, .jobWatch, .serviceStatus,
-             .imageGet, .imageList, .serviceCapacity: true
+             .imageGet, .imageList, .serviceCapacity, .serviceMetrics: true
         default: false
         }
     }
@@ -72,6 +74,7 @@ public enum Method: String, Sendable, CaseIterable {
         case .jobWatch: ["job_id"]
         case .serviceStatus: []
         case .serviceCapacity: []
+        case .serviceMetrics: []
         case .serviceReconcile: ["fix"]
         }
     }

@@ -391,7 +391,25 @@ public struct StoreTransaction {
     }
 
     public func update(_ job: JobRecord) throws { try job.update(db) }
+
+    /// How many volumes, snapshots and images there are in each status users see (tombstones
+    /// left out; an available volume with attachments counts as in-use), for the metrics.
+    public func inventoryCounts() throws -> InventoryCounts {
+        func counts(_ sql: String) throws -> [String: Int] {
+            var result: [String: Int] = [:]
+            for row in try Row.fetchAll(db, sql: sql) { result[row[0]] = row[1] }
+            return result
+        }
+        return InventoryCounts(
+            volumes: try counts("""
+                SELECT CASE WHEN status = '\(VolumeStatus.available)' AND attach_count > 0 THEN '\(VolumeStatus.inUse)' ELSE status END,
+                       COUNT(*) FROM volume WHERE status != '\(VolumeStatus.deleted)' GROUP BY 1
+                """),
+            snapshots: try counts("SELECT status, COUNT(*) FROM snapshot WHERE status != '\(SnapshotStatus.deleted)' GROUP BY 1"),
+            images: try counts("SELECT status, COUNT(*) FROM image WHERE status != '\(ImageStatus.deleted)' GROUP BY 1"))
+    }
 }
+
 
 extension StoreTransaction {
     /// Adds `delta` to the clone depth of every clone below `volumeID` (after it was flattened).

@@ -17,6 +17,18 @@ struct CapacityCommand: AsyncParsableCommand {
     }
 }
 
+struct MetricsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "metrics", abstract: "Print every metric in Prometheus' text format (what GET /metrics on metrics_listen serves).")
+    @OptionGroup var global: GlobalOptions
+
+    func run() async throws {
+        let metrics = try await global.connect().run("service.metrics", as: MetricsText.self)
+        if global.json { return try Output.json(metrics) }
+        print(metrics.text, terminator: metrics.text.hasSuffix("\n") ? "" : "\n")
+    }
+}
+
 struct ReconcileCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "reconcile",

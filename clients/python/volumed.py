@@ -56,6 +56,7 @@ METHODS = {
     "job.watch": ["job_id"],
     "service.status": [],
     "service.capacity": [],
+    "service.metrics": [],
     "service.reconcile": ["fix"],
 }
 

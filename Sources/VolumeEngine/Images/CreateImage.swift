@@ -1,6 +1,7 @@
 import Foundation
 import Lifecycle
 import RBD
+import VolumeMetrics
 import VolumeStore
 
 /// Uploads a raw image the client streams into the image store: create the image, write the
@@ -37,7 +38,7 @@ struct CreateImage: Operation {
             }
             let upload = ImageUpload(
                 source: source, expectedSize: sizeBytes, maximumSize: context.settings.imageUploadMaximumBytes, chunkSize: 1 << order)
-            let progress = context.progressCallback(from: 0, to: 0.99)
+            let progress = context.progressCallback(from: 0, to: 0.99, counting: .uploadBytes)
             do {
                 return try await context.rbd(once: true) { session in
                     try session.pool(pool).withImage(name) { image in try upload.write(into: image, progress: progress) }

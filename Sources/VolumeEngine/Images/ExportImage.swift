@@ -3,6 +3,7 @@ import Foundation
 import Glibc
 import Lifecycle
 import RBD
+import VolumeMetrics
 import VolumeStore
 
 /// Streams an image's `snap` (or a byte range of it) to the client's connection, object by
@@ -23,7 +24,7 @@ struct ExportImage: Operation {
         let chunkSize = 1 << context.settings.imageStoreOrder
         var summary = ""
         try await context.step(0, "send \(pool)/\(name)@\(RBDNames.imageSnapshot) to the client", checkpoint: false) {
-            let progress = context.progressCallback()
+            let progress = context.progressCallback(counting: .downloadBytes)
             do {
                 summary = try await context.rbd(once: true) { session in
                     try session.pool(pool).withImage(name, snapshot: RBDNames.imageSnapshot, readOnly: true) { image in

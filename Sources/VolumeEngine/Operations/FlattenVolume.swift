@@ -1,5 +1,7 @@
 import Lifecycle
 import RBD
+import Synchronization
+import VolumeMetrics
 import VolumeStore
 
 /// Copies a clone's shared data from its parent so that it stands alone; progress is the
@@ -15,10 +17,21 @@ struct FlattenVolume: Operation {
             return { _ in [] }
         }
         try await context.step(0, "flatten \(volume.rbdImage)", checkpoint: false) {
-            let progress = context.progressCallback()
             try await context.rbd { session in
                 try session.pool(volume.pool).withImage(volume.rbdImage) { image in
-                    if try image.parent() != nil { try image.flatten(progress: progress) }
+                    // librbd counts objects done: the counter adds their bytes.
+                    let counted = context.progressCallback(counting: .flattenBytes, unit: 1 << UInt64(try image.order()))
+                    // librbd's last call says one object short of the end: the end is told once it returns.
+                    let total = Mutex<UInt64>(0)
+                    let progress: @Sendable (UInt64, UInt64) -> Bool = { done, all in
+                        total.withLock { $0 = all }
+                        return counted(done, all)
+                    }
+                    if try image.parent() != nil {
+                        try image.flatten(progress: progress)
+                        let all = total.withLock { $0 }
+                        _ = counted(all, all)
+                    }
                 }
             }
         }
