@@ -45,6 +45,7 @@ extension Dispatcher {
         case .serviceStatus: { $0.serviceStatus }
         case .serviceCapacity: { $0.serviceCapacity }
         case .serviceMetrics: { $0.serviceMetrics }
+        case .rpcDiscover: { $0.rpcDiscover }
         case .serviceReconcile: { $0.serviceReconcile }
         }
     }

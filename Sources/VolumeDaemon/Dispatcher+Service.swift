@@ -15,6 +15,11 @@ extension Dispatcher {
         MetricsText(contentType: PrometheusExporter.contentType, text: await metrics.exposition())
     }
 
+    /// `rpc.discover`
+    func rpcDiscover(_ request: Request) async throws -> any Encodable & Sendable {
+        OpenRPCDocument.make(version: version)
+    }
+
     /// `service.reconcile`
     func serviceReconcile(_ request: Request) async throws -> any Encodable & Sendable {
         let p = request.params

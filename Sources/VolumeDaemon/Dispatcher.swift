@@ -107,7 +107,7 @@ public struct Dispatcher: Sendable {
                 throw RPCError.domain(
                     .permissionDenied, "\(method.rawValue) needs root or membership in one of admin_groups (uid \(peer.uid) is neither)")
             }
-            if method != .serviceStatus, method != .serviceMetrics, let why = notServing() {
+            if ![.serviceStatus, .serviceMetrics, .rpcDiscover].contains(method), let why = notServing() {
                 throw RPCError.domain(.standby, "\(method.rawValue): \(why); ask the active one")
             }
             if !method.isReadOnly, !isActive() {

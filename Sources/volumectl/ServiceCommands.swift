@@ -29,6 +29,16 @@ struct MetricsCommand: AsyncParsableCommand {
     }
 }
 
+struct DiscoverCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "discover", abstract: "Print the protocol as an OpenRPC document (rpc.discover), for client generators and validators.")
+    @OptionGroup var global: GlobalOptions
+
+    func run() async throws {
+        try Output.json(try await global.connect().run("rpc.discover", as: JSONValue.self))
+    }
+}
+
 struct ReconcileCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "reconcile",

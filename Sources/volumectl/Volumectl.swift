@@ -17,7 +17,7 @@ struct Volumectl: AsyncParsableCommand {
         version: "0.1.0",
         subcommands: [
             VolumeCommand.self, SnapshotCommand.self, ImageCommand.self, JobCommand.self, StatusCommand.self,
-            CapacityCommand.self, MetricsCommand.self, ReconcileCommand.self,
+            CapacityCommand.self, MetricsCommand.self, ReconcileCommand.self, DiscoverCommand.self,
         ])
 
     /// `volumectl --socket PATH --json volume list` as `ceph -c`, `kubectl --server` and

@@ -58,6 +58,7 @@ METHODS = {
     "service.capacity": [],
     "service.metrics": [],
     "service.reconcile": ["fix"],
+    "rpc.discover": [],
 }
 
 _HOLE = 1 << 63
