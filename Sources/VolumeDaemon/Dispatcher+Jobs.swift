@@ -1,3 +1,4 @@
+import Foundation
 import Lifecycle
 import VolumeEngine
 import VolumeProtocol
@@ -14,7 +15,26 @@ extension Dispatcher {
         let p = request.params
         let volumeID = try p.id("volume_id")
         let limit = try p.int("limit", in: 1...10_000) ?? 100
-        return try await engine.jobs(volumeID: volumeID, limit: limit).map(Job.init)
+        guard try p.bool("watch") == true else { return try await engine.jobs(volumeID: volumeID, limit: limit).map(Job.init) }
+        // Subscribed before the list is read: a change after the read is never missed.
+        let events = engine.watchAll()
+        let jobs = try await engine.jobs(volumeID: volumeID, limit: limit).map(Job.init)
+        let engine = self.engine
+        request.followUp.set(FollowUp { notify in
+            for await event in events {
+                let job: Job
+                switch event {
+                case .queued(let record), .finished(let record): job = Job(engine.presented(record))
+                // The row as a reader sees it now (a running job's progress from memory).
+                case .progress(let jobID, _): guard let current = try? await engine.job(id: jobID) else { continue }
+                    job = Job(current)
+                }
+                if let volumeID, job.volumeID != volumeID { continue }
+                let encoded = try JSONEncoder.volumed().encode(job)
+                try await notify(RPCNotification(method: "job.changed", params: try JSONDecoder().decode(JSONValue.self, from: encoded)))
+            }
+        })
+        return jobs
     }
 
     /// `job.cancel`
@@ -46,6 +66,8 @@ extension Dispatcher {
                         try await notify(RPCNotification(method: "job.progress", params: .object([
                             "job_id": .string(job.id), "progress": .double(job.progress), "state": .string(job.state.rawValue),
                         ])))
+                    case .queued:
+                        break
                     }
                 }
             })

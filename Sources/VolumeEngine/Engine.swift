@@ -160,6 +160,7 @@ public final class Engine: Sendable {
     func enqueue(_ job: JobRecord) async {
         await scheduler.enqueue(.init(jobID: job.id, lockKey: job.lockKey, flattens: job.flattens))
         loadContinuation.yield()
+        events.publish(.queued(job))
     }
 
     /// Hands a job its client stream; called between admission and `accept` (before a worker can start it).
@@ -382,6 +383,11 @@ public final class Engine: Sendable {
     /// Progress and the end of one job, as they happen.
     public func watch(jobID: String) -> AsyncStream<JobEvent> {
         events.subscribe(jobID: jobID)
+    }
+
+    /// Every job's events from now on (subscribe, then read the list: nothing is missed).
+    public func watchAll() -> AsyncStream<JobEvent> {
+        events.subscribeAll()
     }
 
     /// Cancels a job: a queued one ends at once (its admission undone), a running one stops at

@@ -4,8 +4,17 @@ import VolumeStore
 
 /// Something that happened to a job, for `wait` and `watch`.
 public enum JobEvent: Sendable {
+    /// Admitted (or re-queued at a restart) and waiting for a worker.
+    case queued(JobRecord)
     case progress(jobID: String, progress: Double)
     case finished(JobRecord)
+
+    public var jobID: String {
+        switch self {
+        case .queued(let job), .finished(let job): job.id
+        case .progress(let jobID, _): jobID
+        }
+    }
 }
 
 /// Fans job events out to subscribers. Subscribe first, then read the job's row: an event
@@ -17,6 +26,23 @@ final class JobEvents: Sendable {
     }
 
     private let subscribers = Mutex<(next: Int, byJob: [String: [Subscriber]])>((0, [:]))
+    /// Subscribers to every job's events (`job.list` with `watch`).
+    private let everyJob = Mutex<(next: Int, all: [Subscriber])>((0, []))
+
+    /// Every job's events from now on, until the stream is dropped; the newest 256 kept when
+    /// the reader falls behind (a watcher re-reads the list if it must be exact).
+    func subscribeAll() -> AsyncStream<JobEvent> {
+        let (stream, continuation) = AsyncStream.makeStream(of: JobEvent.self, bufferingPolicy: .bufferingNewest(256))
+        let id = everyJob.withLock { state in
+            state.next += 1
+            state.all.append(Subscriber(id: state.next, continuation: continuation))
+            return state.next
+        }
+        continuation.onTermination = { [weak self] _ in
+            self?.everyJob.withLock { state in state.all.removeAll { $0.id == id } }
+        }
+        return stream
+    }
 
     func subscribe(jobID: String) -> AsyncStream<JobEvent> {
         let (stream, continuation) = AsyncStream.makeStream(of: JobEvent.self, bufferingPolicy: .bufferingNewest(16))
@@ -35,7 +61,10 @@ final class JobEvents: Sendable {
     }
 
     func publish(_ event: JobEvent) {
+        for watcher in everyJob.withLock({ $0.all }) { watcher.continuation.yield(event) }
         switch event {
+        case .queued:
+            break
         case .progress(let jobID, _):
             let targets = subscribers.withLock { $0.byJob[jobID] ?? [] }
             for target in targets { target.continuation.yield(event) }

@@ -77,7 +77,8 @@ extension Method {
         case .snapshotList: [.id("volume_id", of: "volume", required: false)]
         case .jobGet, .jobCancel, .jobWait, .jobWatch: [.id("job_id", of: "job")]
         case .jobList:
-            [.id("volume_id", of: "volume", required: false), Parameter("limit", .integer(minimum: 1), "at most this many (100)")]
+            [.id("volume_id", of: "volume", required: false), Parameter("limit", .integer(minimum: 1), "at most this many (100)"),
+             Parameter("watch", .boolean, "after the list, a job.changed notification with the job each time one is queued, moves or ends, until the connection closes")]
         case .serviceReconcile: [Parameter("fix", .boolean, "repair what is safe to repair (needs the rights of a change)")]
         }
     }

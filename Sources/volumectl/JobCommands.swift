@@ -11,9 +11,13 @@ struct JobCommand: AsyncParsableCommand {
         @OptionGroup var global: GlobalOptions
         @Option(help: "Only this volume's.") var volume: String?
         @Option(help: "How many.") var limit: Int = 20
+        @Flag(help: "Keep watching: the table redrawn as jobs are queued, move and end (with --json or into a pipe, one line per change); Ctrl-C ends.")
+        var watch = false
 
         func run() async throws {
-            try await global.show("job.list", parameters(["limit": .int(Int64(limit)), "volume_id": .given(volume)]), as: [Job].self, with: Output.jobs)
+            let params = parameters(["limit": .int(Int64(limit)), "volume_id": .given(volume)])
+            if watch { try await JobWatch.run(try global.connect(), params, limit: limit, json: global.json) }
+            try await global.show("job.list", params, as: [Job].self, with: Output.jobs)
         }
     }
 

@@ -50,7 +50,7 @@ METHODS = {
     "snapshot.get": ["snapshot_id"],
     "snapshot.list": ["volume_id"],
     "job.get": ["job_id"],
-    "job.list": ["volume_id", "limit"],
+    "job.list": ["volume_id", "limit", "watch"],
     "job.cancel": ["job_id"],
     "job.wait": ["job_id"],
     "job.watch": ["job_id"],
