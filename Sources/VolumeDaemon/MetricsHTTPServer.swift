@@ -19,8 +19,28 @@ struct MetricsHTTPServer: Service {
 
     private typealias Exchange = NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>
 
+    /// The endpoint's address cannot be listened on (taken, or not this host's).
+    struct CannotListen: Error, CustomStringConvertible {
+        let address: ListenAddress
+        let reason: any Error
+        var description: String {
+            "metrics_listen = \(address): cannot listen there (\(reason)); free the port, or choose another address in volumed.conf"
+        }
+    }
+
     func run() async throws {
-        let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+        let server: NIOAsyncChannel<Exchange, Never>
+        do {
+            server = try await bind()
+        } catch {
+            throw CannotListen(address: address, reason: error)
+        }
+        logger.info("serving metrics on http://\(address)/metrics")
+        try await serve(server)
+    }
+
+    private func bind() async throws -> NIOAsyncChannel<Exchange, Never> {
+        try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.backlog, value: 64)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .bind(host: address.host, port: address.port) { channel in
@@ -31,7 +51,9 @@ struct MetricsHTTPServer: Service {
                     return try Exchange(wrappingChannelSynchronously: channel)
                 }
             }
-        logger.info("serving metrics on http://\(address)/metrics")
+    }
+
+    private func serve(_ server: NIOAsyncChannel<Exchange, Never>) async throws {
         let open = OpenCount()
         let serverChannel = server.channel
         try await withGracefulShutdownHandler {

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import TestSupport
 import Testing
 import VolumeProtocol
@@ -41,13 +42,41 @@ import VolumeProtocol
         let daemon = try await DaemonProcess.started()
         defer { daemon.cleanUp() }
         let binary = (ProcessInfo.processInfo.environment["VOLUMED_BIN"] ?? ".build/debug") + "/volumectl"
-        async let watched = ToolRun.run("/usr/bin/timeout", ["5", binary, "--socket", daemon.socketPath, "--json", "job", "list", "--watch"])
-        try await Task.sleep(for: .seconds(1.5))
-        let created = try await daemon.client().call("volume.create", .object(["size_gb": .int(1), "wait": .bool(true)]), as: MutationResult.self)
-        let run = try await watched
-        #expect(run.status == 124, "ended by timeout, not by itself: \(run.stderr)")
-        let jobs = try run.stdout.split(separator: "\n").map { try JSONDecoder.volumed().decode(Job.self, from: Data($0.utf8)) }
-        #expect(jobs.contains { $0.id == created.job.id && $0.state == "queued" })
-        #expect(jobs.last?.id == created.job.id && jobs.last?.state == "succeeded", "\(run.stdout)")
+        let watcher = Process()
+        watcher.executableURL = URL(fileURLWithPath: binary)
+        watcher.arguments = ["--socket", daemon.socketPath, "--json", "job", "list", "--watch"]
+        let output = Pipe()
+        watcher.standardOutput = output
+        let printed = PrintedLines()
+        output.fileHandleForReading.readabilityHandler = { handle in printed.append(handle.availableData) }
+        try watcher.run()
+        defer { watcher.terminate() }
+        // volumectl is subscribed once its job.list has been answered (the count comes after the reply).
+        let client = try daemon.client()
+        try await eventually("volumectl's job.list answered") {
+            let metrics = try await client.call("service.metrics", as: MetricsText.self)
+            return metrics.text.contains(#"volumed_requests_total{method="job.list",outcome="ok"} 1"#)
+        }
+        let created = try await client.call("volume.create", .object(["size_gb": .int(1), "wait": .bool(true)]), as: MutationResult.self)
+        try await eventually("volumectl printed the job's end") { printed.text.contains(#""state":"succeeded""#) }
+        let jobs = try printed.text.split(separator: "\n").map { try JSONDecoder.volumed().decode(Job.self, from: Data($0.utf8)) }
+        #expect(jobs.first?.id == created.job.id && jobs.first?.state == "queued", "\(printed.text)")
+        #expect(jobs.last?.id == created.job.id && jobs.last?.state == "succeeded", "\(printed.text)")
     }
+
+    /// Waits up to 30 s for `condition`, looking every 100 ms.
+    private func eventually(_ what: String, _ condition: () async throws -> Bool) async throws {
+        let deadline = ContinuousClock.now + .seconds(30)
+        while try await !condition() {
+            guard ContinuousClock.now < deadline else { Issue.record("timed out waiting: \(what)"); return }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+    }
+}
+
+/// What a child process printed, collected from its pipe's reader thread.
+final class PrintedLines: Sendable {
+    private let data = Mutex(Data())
+    func append(_ chunk: Data) { data.withLock { $0.append(chunk) } }
+    var text: String { String(decoding: data.withLock { $0 }, as: UTF8.self) }
 }

@@ -94,6 +94,17 @@ import VolumeProtocol
         }
     }
 
+    @Test func aTakenPortIsNamed() async throws {
+        let port = try HTTPGet.freePort()
+        let first = try await DaemonProcess.started(defaultExtra: "metrics_listen = 127.0.0.1:\(port)")
+        defer { first.cleanUp() }
+        let second = try await DaemonProcess(defaultExtra: "metrics_listen = 127.0.0.1:\(port)")
+        defer { second.cleanUp() }
+        let run = try await second.runTool([])
+        #expect(run.status != 0)
+        #expect(run.output.contains("metrics_listen = 127.0.0.1:\(port): cannot listen there"), "\(run.output)")
+    }
+
     @Test func aBadListenAddressIsNamed() async throws {
         let daemon = try await DaemonProcess(defaultExtra: "metrics_listen = localhost:99999")
         defer { daemon.cleanUp() }
