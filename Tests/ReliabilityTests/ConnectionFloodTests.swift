@@ -97,13 +97,14 @@ import VolumeProtocol
     }
 
     @Test func anIdleConnectionIsClosedAndABusyOneIsNot() async throws {
-        let daemon = try await DaemonProcess.started(defaultExtra: "connection_idle_timeout = 5")
+        // 10 s: a daemon starved of CPU for seconds by the tests beside it must not look idle to itself.
+        let daemon = try await DaemonProcess.started(defaultExtra: "connection_idle_timeout = 10")
         defer { daemon.cleanUp() }
         let idle = try daemon.client()
         let busy = try daemon.client()
         _ = try await idle.call("service.status")
         // Busy: one request after another for twice the timeout (always traffic, or a request in flight).
-        let until = ContinuousClock.now + .seconds(10)
+        let until = ContinuousClock.now + .seconds(20)
         while ContinuousClock.now < until { _ = try await busy.call("service.status") }
         #expect((try? await busy.call("service.status")) != nil, "a connection in use stays open")
         #expect((try? await idle.call("service.status")) == nil, "one quiet for longer than the timeout is closed")

@@ -142,7 +142,7 @@ enum FrameFuzzer {
             let field = fields[random.next(in: 0...(fields.count - 1))]
             return Data(#"{"jsonrpc":"2.0","id":\#(id),"method":"\#(method)","params":{"\#(field)":\#(bad),"zz":1}}"#.utf8)
         case 45..<55:  // unknown methods, some with path-like names
-            let names = ["volume.destroy", "../volume.create", "volume/create", "volume.create\\u0000", "", "rpc.discover", "VOLUME.CREATE"]
+            let names = ["volume.destroy", "../volume.create", "volume/create", "volume.create\\u0000", "", "rpc.describe", "VOLUME.CREATE"]
             return Data(#"{"jsonrpc":"2.0","id":\#(id),"method":"\#(names[random.next(in: 0...(names.count - 1))])"}"#.utf8)
         case 55..<65:  // deep nesting
             let depth = random.next(in: 64...1_500)
