@@ -56,7 +56,7 @@ public struct Daemon: Sendable {
             isActive: { lease.isHeld }, notServing: { Self.refusal(lease: lease, store: store) },
             holder: { lease.holder.map { ServiceStatus.Holder(host: $0.host, pid: $0.pid, since: $0.since) } },
             statusLine: { await systemd.statusLine() }, capacity: { systemd.capacity.withLock { $0 } }, startedAt: startedAt,
-            version: Self.version, logger: logger, instruments: instruments, metrics: metrics)
+            version: Self.version, logger: logger, metrics: metrics)
 
         let listener: SocketServer.Listener
         if let fd = SocketActivation.listeningDescriptor() {

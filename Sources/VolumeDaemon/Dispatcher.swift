@@ -28,10 +28,9 @@ public struct Dispatcher: Sendable {
     let startedAt: ContinuousClock.Instant
     let version: String
     let logger: Logger
-    /// Requests by method and outcome, and their times (the metrics).
-    let instruments: Instruments
-    /// `service.metrics`.
+    /// `service.metrics`, and where requests are counted by method and outcome.
     let metrics: MetricsCollector
+    private var instruments: Instruments { metrics.exporter.instruments }
 
     private static let encoder = JSONEncoder.volumed()
     /// Refused requests are logged once a second per peer at most.

@@ -8,13 +8,6 @@ public enum JobEvent: Sendable {
     case queued(JobRecord)
     case progress(jobID: String, progress: Double)
     case finished(JobRecord)
-
-    public var jobID: String {
-        switch self {
-        case .queued(let job), .finished(let job): job.id
-        case .progress(let jobID, _): jobID
-        }
-    }
 }
 
 /// Fans job events out to subscribers. Subscribe first, then read the job's row: an event
