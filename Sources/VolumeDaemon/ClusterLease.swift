@@ -6,7 +6,7 @@ import Synchronization
 import VolumeStore
 
 /// One active daemon per pool set: an exclusive RADOS lock on the object `volumed.lock` in the
-/// volume pool, with a lease renewed every third of its length. A daemon that cannot take it
+/// volume pool, with a lease renewed every sixth of its length. A daemon that cannot take it
 /// waits in standby and takes over once the holder releases it or its lease runs out.
 ///
 /// The holder is active only while its hold is fresh: renewed within `deadline` (two thirds of

@@ -24,22 +24,10 @@ struct EngineService: Service {
             return
         }
         if Task.isShuttingDownGracefully { return await lease.release() }
-        do {
-            try await takeover.run(predecessor: predecessor)
-        } catch let refused as Takeover.Refused {
-            logger.critical("\(refused.message)")
-            lease.fence(refused.message)
-            await lease.release(force: true)
-            throw refused
-        } catch let lost as ClusterLease.Lost {
-            await selfFence(lost)
-        }
-        lease.activate()
         try await withThrowingTaskGroup(of: Part.self) { group in
-            group.addTask {
-                try await engine.run()
-                return .engine
-            }
+            // Renewed from the moment it is taken: a takeover slowed down by a loaded cluster or
+            // host (fencing waits for an OSD map, opening a shared database reads it) must not
+            // outlast the deadline and fence the daemon that just took over.
             group.addTask {
                 do {
                     try await lease.keep()
@@ -48,13 +36,29 @@ struct EngineService: Service {
                 }
                 return .lease
             }
+            defer { group.cancelAll() }
+            do {
+                try await takeover.run(predecessor: predecessor)
+            } catch let refused as Takeover.Refused {
+                logger.critical("\(refused.message)")
+                lease.fence(refused.message)
+                group.cancelAll()
+                await lease.release(force: true)
+                throw refused
+            } catch let lost as ClusterLease.Lost {
+                await selfFence(lost)
+            }
+            lease.activate()
+            group.addTask {
+                try await engine.run()
+                return .engine
+            }
             group.addTask {
                 // A stop lets running steps reach a checkpoint; the engine then returns.
                 try? await gracefulShutdown()
                 await engine.stop()
                 return .stopRequested
             }
-            defer { group.cancelAll() }
             // The engine returns after a stop; the lease loop only ends by losing the lock.
             while let part = try await group.next(), part == .stopRequested {}
         }

@@ -219,6 +219,13 @@ public final class Engine: Sendable {
             await finish(context, .failed(failure.kind, failure.message), began: began, completion: { _ in [] })
             return
         }
+        if let pending = JobLifecycle.pendingUndo(job) {
+            // It failed before the daemon stopped, and its undo may not have finished.
+            context.logger.notice("resuming the undo of a job that failed before the restart: \(job.errorMessage ?? "")")
+            let completion = await operation.rollback(context, error: EngineError(pending))
+            await finish(context, pending, began: began, completion: completion)
+            return
+        }
         // Progress rows are written beside the operation and end before its final row.
         async let progressRecorded: Void = context.recordProgress()
         let outcome: Result<Completion, any Error>
@@ -242,9 +249,25 @@ public final class Engine: Sendable {
                 }
                 return
             }
-            let completion = await operation.rollback(context, error: failure)
             let end: JobLifecycle.End = if case .cancelled(let message) = failure { .cancelled(message) } else { .failed(failure.kind, failure.message) }
+            await recordUndoing(context, end)
+            let completion = await operation.rollback(context, error: failure)
             await finish(context, end, began: began, completion: completion)
+        }
+    }
+
+    /// Writes that the job is undoing (its end, on a row still running) before the undo starts:
+    /// a restart then finishes the undo rather than run the steps again. If it cannot be
+    /// written, the undo runs all the same (a restart then resumes the steps, as before).
+    private func recordUndoing(_ context: JobContext, _ end: JobLifecycle.End) async {
+        let jobID = context.jobID
+        do {
+            try await store.write { tx in
+                guard let row = try tx.job(jobID), !row.isFinal else { return }
+                try tx.update(JobLifecycle.undoing(row, end))
+            }
+        } catch {
+            context.logger.error("cannot record that job \(jobID) is undoing: \(error)")
         }
     }
 

@@ -51,6 +51,15 @@ public enum EngineError: Error, Sendable, Equatable, CustomStringConvertible {
         }
     }
 
+    /// A job's recorded end as the error its undo is given.
+    init(_ end: JobLifecycle.End) {
+        switch end {
+        case .succeeded: self = .internalError("a job that succeeded has nothing to undo")
+        case .failed(let kind, let message): self.init(kind: kind, message: message)
+        case .cancelled(let message): self = .cancelled(message)
+        }
+    }
+
     public var message: String {
         switch self {
         case .notFound(let m), .conflict(let m), .inUse(let m), .busy(let m), .invalid(let m),

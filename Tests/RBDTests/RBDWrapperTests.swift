@@ -5,7 +5,7 @@ import TestSupport
 import Testing
 
 /// The librbd wrapper on the real cluster: errors are typed, progress is reported.
-@Suite(.timeLimit(.minutes(3))) struct RBDWrapperTests {
+@Suite(.timeLimit(.minutes(10))) struct RBDWrapperTests {
     @Test func imageLifecycleAndTypedErrors() async throws {
         let cluster = try TestCluster.require()
         let pool = try await cluster.makePool("r")

@@ -9,7 +9,7 @@ import VolumeProtocol
 /// one gets an error line at once (never a hang) and is closed; idle ones are closed after
 /// `connection_idle_timeout` (one waiting for a reply is not idle: `IdleConnectionTests`); once
 /// the flood lets go the daemon answers a new client at once and holds none of its connections.
-@Suite(.timeLimit(.minutes(5))) struct ConnectionFloodTests {
+@Suite(.timeLimit(.minutes(10))) struct ConnectionFloodTests {
     static let limit = 40
 
     /// Connections the daemon has accepted on `path` and not closed (its listening socket aside).

@@ -174,7 +174,7 @@ enum FrameFuzzer {
 }
 
 /// A big reply on a half-closed connection arrives whole.
-@Suite(.timeLimit(.minutes(5))) struct HalfCloseTests {
+@Suite(.timeLimit(.minutes(10))) struct HalfCloseTests {
     @Test func aLargeReplyReachesAHalfClosedClient() async throws {
         let daemon = try await DaemonProcess.started()
         defer { daemon.cleanUp() }

@@ -6,7 +6,7 @@ import VolumeProtocol
 
 /// volumed's own disk full or read-only: new work is refused with `storage_unavailable` naming
 /// the folder, reads go on, nothing recorded is lost, and it all works again once fixed.
-@Suite(.serialized, .timeLimit(.minutes(5))) struct StateDiskTests {
+@Suite(.serialized, .timeLimit(.minutes(10))) struct StateDiskTests {
     /// A small tmpfs for the state folder (the tests run as root).
     static func mount(_ path: String, size: String) throws {
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)

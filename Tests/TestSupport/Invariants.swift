@@ -50,16 +50,21 @@ public enum Invariants {
             let (names, trash) = try await daemon.cluster.contents(of: pool)
             let present = Set(names).subtracting(ignored).filter { !$0.hasPrefix("foreign-") }
             let expected = expectedImages[pool] ?? []
-            for leaked in present.subtracting(expected).sorted() {
-                let id = leaked.hasPrefix("volume-") ? String(leaked.dropFirst("volume-".count)) : leaked
-                let story = try await store.read { tx in
+            /// The row and the recent jobs of the volume an image name belongs to, for the post-mortem.
+            func story(of name: String) async throws -> String {
+                let id = name.hasPrefix("volume-") ? String(name.dropFirst("volume-".count)) : name
+                return try await store.read { tx in
                     let row = try tx.volume(id).map { "row \($0.status) purged=\($0.purged) source=\($0.sourceKind?.rawValue ?? "-")" } ?? "no row"
                     let jobs = try tx.recentJobs(volumeID: id, limit: 20).reversed().map { "\($0.kind) \($0.state) step \($0.step) \($0.errorMessage ?? "")" }
                     return "\(row); jobs \(jobs)"
                 }
-                problems.append("\(pool)/\(leaked) is in the pool but not alive in the database (leak): \(story)")
             }
-            for missing in expected.subtracting(present).sorted() { problems.append("\(pool)/\(missing) is alive in the database but not in the pool") }
+            for leaked in present.subtracting(expected).sorted() {
+                problems.append("\(pool)/\(leaked) is in the pool but not alive in the database (leak): \(try await story(of: leaked))")
+            }
+            for missing in expected.subtracting(present).sorted() {
+                problems.append("\(pool)/\(missing) is alive in the database but not in the pool: \(try await story(of: missing))")
+            }
             for entry in trash { problems.append("\(pool) trash holds \(entry)") }
             for name in present.intersection(expected).sorted() {
                 let listed: Set<String>? = try await admin.run { session in

@@ -7,7 +7,7 @@ import VolumeProtocol
 /// One active daemon per pool set. With `state_store = local` each host has its own file: a
 /// second daemon waits in standby, and when it gets the lock it refuses to run from a database
 /// that is not the one that last ran jobs here (another host's, or an old copy), saying what to do.
-@Suite(.serialized, .timeLimit(.minutes(5))) struct ClusterLockTests {
+@Suite(.serialized, .timeLimit(.minutes(10))) struct ClusterLockTests {
     static let lease = 6
 
     @Test func aSecondHostsLocalDatabaseRefusesToTakeOverUntilRebuilt() async throws {

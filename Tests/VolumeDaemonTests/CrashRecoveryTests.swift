@@ -5,7 +5,7 @@ import VolumeClient
 import VolumeProtocol
 
 /// SIGKILL in the middle of real work, then a restart: every job ends and the pool matches the database.
-@Suite(.timeLimit(.minutes(5))) struct CrashRecoveryTests {
+@Suite(.timeLimit(.minutes(10))) struct CrashRecoveryTests {
     @Test func killedMidFlattenTheJobFinishesAfterRestart() async throws {
         let daemon = try await DaemonProcess.started()
         defer { daemon.cleanUp() }

@@ -9,7 +9,7 @@ import VolumeProtocol
 
 /// Glance's side and Nova's boot disks on the real cluster: upload, clone into `volumes` and
 /// `vms`, refusal to delete an image in use, export, delete.
-@Suite(.timeLimit(.minutes(5))) struct ImageStoreTests {
+@Suite(.timeLimit(.minutes(10))) struct ImageStoreTests {
     @Test func uploadCloneIntoTwoPoolsExportAndDelete() async throws {
         let cluster = try TestCluster.require()
         let imagePool = try await cluster.makePool("img")

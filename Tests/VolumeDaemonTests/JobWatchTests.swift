@@ -6,7 +6,7 @@ import VolumeProtocol
 
 /// `job.list` with `watch`: the list, then a `job.changed` notification with the job each time
 /// one is queued, moves or ends; and `volumectl job list --watch` built on it.
-@Suite(.timeLimit(.minutes(2))) struct JobWatchTests {
+@Suite(.timeLimit(.minutes(10))) struct JobWatchTests {
     @Test func aWatcherSeesAJobQueuedAndEnded() async throws {
         let daemon = try await DaemonProcess.started()
         defer { daemon.cleanUp() }

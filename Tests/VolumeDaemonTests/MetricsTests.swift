@@ -6,7 +6,7 @@ import VolumeProtocol
 
 /// The metrics, scraped through `service.metrics` and over HTTP from a real daemon, checked
 /// against what the test did to it.
-@Suite(.timeLimit(.minutes(4))) struct MetricsTests {
+@Suite(.timeLimit(.minutes(10))) struct MetricsTests {
     @Test func scrapesShowWhatHappened() async throws {
         let port = try HTTPGet.freePort()
         let daemon = try await DaemonProcess.started(defaultExtra: "metrics_listen = 127.0.0.1:\(port)")

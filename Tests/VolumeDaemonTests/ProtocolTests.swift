@@ -5,7 +5,7 @@ import VolumeClient
 import VolumeProtocol
 
 /// The wire contract, checked against the real daemon binary.
-@Suite(.serialized, .timeLimit(.minutes(5))) final class ProtocolTests {
+@Suite(.serialized, .timeLimit(.minutes(10))) final class ProtocolTests {
     let daemon: DaemonProcess
 
     init() async throws {

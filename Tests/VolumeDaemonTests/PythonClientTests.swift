@@ -6,7 +6,7 @@ import VolumeProtocol
 /// `clients/python/volumed.py` (standard library only) against the real daemon: a lifecycle
 /// with `wait`, a watch, a streamed upload and export, typed errors; and its method table is
 /// the daemon's own.
-@Suite(.timeLimit(.minutes(3))) struct PythonClientTests {
+@Suite(.timeLimit(.minutes(10))) struct PythonClientTests {
     static let module = FileManager.default.currentDirectoryPath + "/clients/python"
 
     func python(_ script: String, socket: String) async throws -> ToolRun {

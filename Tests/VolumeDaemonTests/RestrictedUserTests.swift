@@ -7,7 +7,7 @@ import VolumeProtocol
 /// The daemon as deployed: the `volumed` cephx user with `profile rbd` caps on the dev cluster's
 /// pools. It runs on `vms`: `volumes` belongs to the end-to-end test's daemon, and two daemons
 /// with databases of their own on one pool set is what volumed refuses.
-@Suite(.timeLimit(.minutes(3))) struct RestrictedUserTests {
+@Suite(.timeLimit(.minutes(10))) struct RestrictedUserTests {
     static let pool = "vms"
 
     @Test func lifecycleWithTheVolumedCephxUser() async throws {

@@ -82,8 +82,9 @@ import VolumeProtocol
         let flatten = try await one.call("volume.flatten", .object(["volume_id": .string(clone.id)]), as: MutationResult.self)
         try await Task.sleep(for: .milliseconds(100))
         await first.kill()
-        let takeover = await Self.waitForState(two, "ok", within: .seconds(Self.lease + 5))
-        #expect(takeover != nil, "took over within the lease plus 5 s")
+        // A few seconds past the lease on a quiet machine; the margin is for a loaded CI host.
+        let takeover = await Self.waitForState(two, "ok", within: .seconds(Self.lease + 10))
+        #expect(takeover != nil, "took over within the lease plus 10 s: \(second.log.suffix(4000))")
 
         let volumes = try await two.call("volume.list", as: [Volume].self)
         #expect(Set(volumes.map(\.id)) == [volume.id, clone.id, copy.id])
@@ -105,7 +106,7 @@ import VolumeProtocol
         #expect(try await oneAgain.call("service.status", as: ServiceStatus.self).state == "standby")
         await second.kill()
         // On failure, the first daemon's story (this step failed now and then in busy runs).
-        #expect(await Self.waitForState(oneAgain, "ok", within: .seconds(Self.lease + 5)) != nil, "\(first.log.suffix(4000))")
+        #expect(await Self.waitForState(oneAgain, "ok", within: .seconds(Self.lease + 10)) != nil, "\(first.log.suffix(4000))")
         let known = try await oneAgain.call("volume.list", as: [Volume].self)
         #expect(Set(known.map(\.id)) == [volume.id, clone.id, copy.id, made.id], "the first knows what the second made")
 
@@ -161,7 +162,7 @@ import VolumeProtocol
         // Jobs queued on the first just before it freezes: whoever runs them, they run once.
         let extend = try await one.call("volume.extend", .object(["volume_id": .string(volume.id), "size_gb": .int(2)]), as: MutationResult.self)
         first.signal(SIGSTOP)
-        #expect(await Self.waitForState(two, "ok", within: .seconds(Self.lease + 5)) != nil)
+        #expect(await Self.waitForState(two, "ok", within: .seconds(Self.lease + 10)) != nil)
         first.signal(SIGCONT)
         // Awake: it may answer a moment while it fences itself, but never as active.
         let deadline = ContinuousClock.now + .seconds(5)
@@ -202,7 +203,7 @@ import VolumeProtocol
         let status = await first.waitForExit(within: .seconds(Self.lease + 5))
         #expect(status == 75, "the cut-off daemon exits within its deadline (status \(String(describing: status)), after \(ContinuousClock.now - fenced))")
         #expect(first.log.contains("self-fencing"))
-        #expect(await Self.waitForState(two, "ok", within: .seconds(Self.lease + 5)) != nil)
+        #expect(await Self.waitForState(two, "ok", within: .seconds(Self.lease + 10)) != nil)
         let snapshot = try await two.call("snapshot.create", .object(["volume_id": .string(volume.id), "wait": .bool(true)]), as: MutationResult.self)
         #expect(snapshot.job.state == "succeeded")
 

@@ -6,7 +6,7 @@ import VolumeProtocol
 
 /// `volume.list` over the socket: everything in creation order by default, pages with Cinder's
 /// `limit` and `marker`, the same JSON a decoder reads back, bad pages refused by name.
-@Suite(.timeLimit(.minutes(5))) struct VolumeListTests {
+@Suite(.timeLimit(.minutes(10))) struct VolumeListTests {
     @Test func listsInOrderAndPagesWithLimitAndMarker() async throws {
         let daemon = try await DaemonProcess.started()
         defer { daemon.cleanUp() }

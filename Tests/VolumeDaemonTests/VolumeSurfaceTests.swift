@@ -7,7 +7,7 @@ import VolumeProtocol
 
 /// The rest of Cinder's driver surface on the real cluster: revert, attachments, capacity,
 /// manage and unmanage.
-@Suite(.timeLimit(.minutes(5))) struct VolumeSurfaceTests {
+@Suite(.timeLimit(.minutes(10))) struct VolumeSurfaceTests {
     @Test func revertRestoresTheSnapshotsDataAndKeepsTheSize() async throws {
         let daemon = try await DaemonProcess.started()
         defer { daemon.cleanUp() }

@@ -5,7 +5,7 @@ import VolumeProtocol
 
 /// `volume.usage` against `rbd du` on the same image, with real data written before and after a
 /// snapshot: the same provisioned and used bytes, per snapshot and in total.
-@Suite(.timeLimit(.minutes(3))) struct VolumeUsageTests {
+@Suite(.timeLimit(.minutes(10))) struct VolumeUsageTests {
     @Test func usageIsWhatRbdDuSays() async throws {
         let daemon = try await DaemonProcess.started()
         defer { daemon.cleanUp() }

@@ -3,7 +3,7 @@ import TestSupport
 import Testing
 
 /// The real `volumectl` against the real daemon: JSON for scripts, exit codes, access control.
-@Suite(.serialized, .timeLimit(.minutes(3))) final class VolumectlTests {
+@Suite(.serialized, .timeLimit(.minutes(10))) final class VolumectlTests {
     let daemon: DaemonProcess
 
     init() async throws {

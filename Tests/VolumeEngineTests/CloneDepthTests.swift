@@ -4,7 +4,7 @@ import Testing
 @testable import VolumeEngine
 
 /// The depth rule on the real cluster, for chains of every kind of clone source.
-@Suite(.timeLimit(.minutes(5))) struct CloneDepthTests {
+@Suite(.timeLimit(.minutes(10))) struct CloneDepthTests {
     @Test func aVolumeCloneChainIsFlattenedPastTheLimit() async throws {
         let h = try await EngineHarness { $0.maxCloneDepth = 2 }
         defer { Task { await h.shutdown() } }

@@ -5,7 +5,7 @@ import Testing
 
 /// Deleting a family of volumes, snapshots and clones in any order a user might choose
 /// ends with an empty pool and an empty trash (Cinder leaves `.deleted` images here).
-@Suite(.timeLimit(.minutes(5))) struct DeleteOrderTests {
+@Suite(.timeLimit(.minutes(10))) struct DeleteOrderTests {
     enum Item: String, CaseIterable, CustomTestStringConvertible {
         case root, snapshot, cloneOfRoot, cloneOfSnapshot, cloneOfClone
         var testDescription: String { rawValue }

@@ -6,7 +6,7 @@ import VolumeStore
 @testable import VolumeEngine
 
 /// Every operation and its errors, on the real dev cluster.
-@Suite(.timeLimit(.minutes(5))) struct EngineLifecycleTests {
+@Suite(.timeLimit(.minutes(10))) struct EngineLifecycleTests {
     @Test func blankVolumeIsTaggedWithItsID() async throws {
         let h = try await EngineHarness()
         defer { Task { await h.shutdown() } }

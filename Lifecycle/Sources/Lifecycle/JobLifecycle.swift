@@ -62,6 +62,28 @@ public enum JobLifecycle {
         return job
     }
 
+    /// The job failed (or was cancelled) and its undo is about to run: the end is written on
+    /// the row first, still running, so that a crash during the undo resumes the undo instead
+    /// of the steps it was undoing (a create's image removed, then made available again).
+    public static func undoing(_ job: JobRecord, _ end: End) -> JobRecord {
+        guard !job.isFinal, end != .succeeded else { return job }
+        var job = started(job)
+        switch end {
+        case .succeeded: break
+        case .failed(let kind, let message): (job.errorKind, job.errorMessage) = (kind, message)
+        case .cancelled(let message): (job.errorKind, job.errorMessage) = (.cancelled, message)
+        }
+        return job
+    }
+
+    /// How a job that was undoing when the daemon stopped ends: its undo runs again, then this.
+    /// Nil for a job that had not failed.
+    public static func pendingUndo(_ job: JobRecord) -> End? {
+        guard !job.isFinal, let kind = job.errorKind else { return nil }
+        let message = job.errorMessage ?? "failed before a restart"
+        return kind == .cancelled ? .cancelled(message) : .failed(kind, message)
+    }
+
     /// A cancel asks a queued or running job to stop; a final one cannot be cancelled.
     public static func cancelRequested(_ job: JobRecord) throws(Refusal) -> JobRecord {
         guard !job.isFinal else { throw Refusal(.conflict, "job \(job.id) already \(job.state.rawValue)") }

@@ -32,6 +32,23 @@ import Testing
         #expect(failed.progress == 0, "a failure does not claim progress")
     }
 
+    @Test func anUndoInterruptedByARestartIsResumedAsAnUndo() {
+        let running = JobLifecycle.advanced(Rows.job(.createVolume, .running), to: 3)
+        #expect(JobLifecycle.pendingUndo(running) == nil, "a job that has not failed resumes its steps")
+        let undoing = JobLifecycle.undoing(running, .failed(.notFound, "source gone"))
+        #expect(undoing.state == .running && !undoing.isFinal, "the undo has yet to run")
+        #expect(undoing.step == 3)
+        // A restart puts it back in the queue; it comes back undoing, not stepping.
+        let resumed = JobLifecycle.started(JobLifecycle.interrupted(undoing))
+        #expect(JobLifecycle.pendingUndo(resumed) == .failed(.notFound, "source gone"))
+        let cancelled = JobLifecycle.undoing(running, .cancelled("cancelled by request"))
+        #expect(JobLifecycle.pendingUndo(cancelled) == .cancelled("cancelled by request"))
+        let ended = JobLifecycle.finished(undoing, .failed(.notFound, "source gone"), startedAt: nil, note: nil)
+        #expect(JobLifecycle.pendingUndo(ended) == nil, "a final job has nothing pending")
+        #expect(JobLifecycle.undoing(ended, .cancelled("late")) == ended, "a final job stays as it is")
+        #expect(JobLifecycle.undoing(running, .succeeded) == running)
+    }
+
     @Test func aCancelEndsCancelledWithTheCancelledKind() {
         let cancelled = JobLifecycle.finished(Rows.job(.flattenVolume, .running), .cancelled("cancelled by request"), startedAt: nil, note: nil)
         #expect(cancelled.state == .cancelled)
