@@ -5,9 +5,23 @@ import VolumeProtocol
 /// The `image.*` methods (the image store). Image data travels on the client's connection
 /// (`upload`/`download: "stream"`): volumed never opens a path a client names.
 extension Dispatcher {
-    /// `image.create`: `upload.ready`, then the client's chunks, then the reply.
+    /// `image.create`: `upload.ready`, then the client's chunks, then the reply; with `source`,
+    /// a copy of a volume or snapshot made in the cluster.
     func imageCreate(_ request: Request) async throws -> any Encodable & Sendable {
         let p = request.params
+        if let object = try p.object("source") {
+            try object.allowOnly(["volume_id", "snapshot_id"])
+            let source: ImageSource = switch (try object.id("volume_id"), try object.id("snapshot_id")) {
+            case (let volume?, nil): .volume(volume)
+            case (nil, let snapshot?): .snapshot(snapshot)
+            default: throw RPCError.invalidParams("image.create: source needs exactly one of volume_id and snapshot_id")
+            }
+            for upload in ["upload", "size_bytes", "path"] where p.has(upload) {
+                throw RPCError.invalidParams("image.create: \(upload) is for an upload; with source the data is copied from the cluster")
+            }
+            let accepted = try await engine.createImage(name: try p.name("name"), from: source)
+            return try await imageMutation(accepted, wait: try p.bool("wait") ?? false)
+        }
         let stream = try Self.stream(of: request, method: "image.create", key: "upload", how: Self.uploadHow)
         let settings = engine.settings
         let pipe = TransferPipe(idleTimeout: settings.uploadIdleTimeout)

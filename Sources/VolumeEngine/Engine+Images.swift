@@ -27,6 +27,57 @@ extension Engine {
         return accepted
     }
 
+    /// Admits an image made from a volume or one of its snapshots (Nova's `direct_snapshot`,
+    /// Cinder's upload-to-image): a flat copy in the image store. The job runs under the source
+    /// volume's lock, so nothing that changes or removes the source runs while it reads.
+    public func createImage(name: String?, from source: ImageSource) async throws -> AcceptedImage {
+        let settings = self.settings
+        let accepted = try await store.admit { tx -> AcceptedImage in
+            let (volume, snapshot) = try Self.imageSource(tx, source)
+            let sizeBytes = Int64(snapshot?.sizeGB ?? volume.sizeGB) << 30
+            if sizeBytes > settings.imageUploadMaximumBytes {
+                throw EngineError.invalid(
+                    "the source holds \(sizeBytes >> 30) GiB, more than image_upload_max_gb (\(settings.imageUploadMaximumBytes >> 30) GiB)")
+            }
+            let id = newID()
+            let image = ImageRecord(
+                id: id, name: name ?? "", status: .creating, pool: settings.imagePool,
+                rbdImage: RBDNames.storeImage(id), sizeBytes: sizeBytes)
+            try tx.insert(image)
+            let job = JobRecord(
+                id: newID(), kind: .createImage, lockKey: volume.id, volumeID: volume.id, snapshotID: snapshot?.id, imageID: id,
+                params: try CreateImageParameters(sizeBytes: sizeBytes, fromVolume: true).encoded())
+            try tx.insert(job)
+            return AcceptedImage(job: job, image: image)
+        }
+        let from = accepted.job.snapshotID.map { "snapshot \($0)" } ?? "volume \(accepted.job.volumeID ?? "")"
+        await accept(accepted.job, detail: ": \(accepted.image.pool)/\(accepted.image.rbdImage) from \(from)")
+        return accepted
+    }
+
+    /// The volume (and snapshot) an image is made from: live and available, or refused.
+    private static func imageSource(_ tx: StoreTransaction, _ source: ImageSource) throws -> (VolumeRecord, SnapshotRecord?) {
+        switch source {
+        case .volume(let id):
+            guard let volume = try tx.volume(id), !volume.purged, volume.status != .deleted else {
+                throw EngineError.notFound("volume \(id) not found")
+            }
+            guard volume.status == .available else {
+                throw EngineError.conflict("volume \(id) is \(volume.status.rawValue), not available: an image is made from an available or attached volume")
+            }
+            return (volume, nil)
+        case .snapshot(let id):
+            guard let snapshot = try tx.snapshot(id), !snapshot.purged, snapshot.status != .deleted,
+                  let volume = try tx.volume(snapshot.volumeID) else {
+                throw EngineError.notFound("snapshot \(id) not found")
+            }
+            guard snapshot.status == .available else {
+                throw EngineError.conflict("snapshot \(id) is \(snapshot.status.rawValue), not available")
+            }
+            return (volume, snapshot)
+        }
+    }
+
     public func deleteImage(id: String) async throws -> AcceptedImage {
         let accepted = try await store.admit { tx -> AcceptedImage in
             let clones = try tx.clones(ofImage: id).map { "\($0.pool)/\($0.rbdImage)" }
@@ -58,6 +109,12 @@ extension Engine {
         await accept(accepted.0.job, detail: " to the client")
         return (accepted.0, length: accepted.1)
     }
+}
+
+/// What `image.create` copies an image from, instead of an upload.
+public enum ImageSource: Sendable, Equatable {
+    case volume(String)
+    case snapshot(String)
 }
 
 /// An accepted image request: its job and the image row.

@@ -64,7 +64,10 @@ struct ManageVolumeParameters: JobParameters {
 /// image.create: the size the client announced, when it did (the data comes on its connection).
 struct CreateImageParameters: JobParameters {
     var sizeBytes: Int64?
-    enum CodingKeys: String, CodingKey { case sizeBytes = "size_bytes" }
+    /// Set for an image made from a volume (the job's `volume_id`) or, with `snapshot`, from
+    /// that snapshot of it (the job's `snapshot_id`); absent for an upload.
+    var fromVolume: Bool?
+    enum CodingKeys: String, CodingKey { case sizeBytes = "size_bytes", fromVolume = "from_volume" }
 }
 
 /// image.export: the range sent to the client.

@@ -35,6 +35,9 @@ extension JobRecord {
             return UnmanageVolume(volumeID: try require(volumeID, "volume"))
         case .createImage:
             let p = try parameters(CreateImageParameters.self)
+            if p.fromVolume == true {
+                return ImageFromSource(imageID: try require(imageID, "image"), volumeID: try require(volumeID, "volume"), snapshotID: snapshotID)
+            }
             return CreateImage(imageID: try require(imageID, "image"), sizeBytes: p.sizeBytes)
         case .deleteImage:
             let prior = try parameters(PriorStatusParameters<ImageStatus>.self).priorStatus

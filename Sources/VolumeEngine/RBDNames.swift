@@ -8,9 +8,12 @@ public enum RBDNames {
     public static func storeImage(_ imageID: String) -> String { imageID }
     public static let imageSnapshot = "snap"
 
+    /// The snapshot taken on a volume to copy image-store image `imageID` from it.
+    public static func imageSourceSnapshot(for imageID: String) -> String { "image-\(imageID).source_snap" }
+
     /// Snapshots volumed creates (and so may remove).
     public static func isManagedSnapshot(_ name: String) -> Bool {
-        name.hasPrefix("snapshot-") || name.hasSuffix(".clone_snap")
+        name.hasPrefix("snapshot-") || name.hasSuffix(".clone_snap") || name.hasSuffix(".source_snap")
     }
 
     /// The snapshot id in a `snapshot-<id>` name.

@@ -61,8 +61,11 @@ extension Method {
             [Parameter("pool", .string(), "the image's pool (default rbd_pool)"),
              Parameter("rbd_image", .string(), required: true, "the RBD image to adopt"), .name, .wait]
         case .imageCreate:
-            [.name, Parameter("upload", .enumeration(["stream"]), required: true, "the data follows on the connection after upload.ready"),
-             Parameter("size_bytes", .integer(minimum: 1), "the exact size, when known (checked)"), .wait, .path]
+            [.name, Parameter("upload", .enumeration(["stream"]), "the data follows on the connection after upload.ready (unless source)"),
+             Parameter("size_bytes", .integer(minimum: 1), "the exact size, when known (checked; with upload)"),
+             Parameter("source", .oneOf([.object([.init("volume_id", .uuid)]), .object([.init("snapshot_id", .uuid)])]),
+                       "instead of an upload: a flat copy of a volume (it may be attached) or of a snapshot"),
+             .wait, .path]
         case .imageGet: [.id("image_id", of: "image")]
         case .imageList, .serviceStatus, .serviceCapacity, .serviceMetrics, .rpcDiscover: []
         case .imageExport:
@@ -122,7 +125,7 @@ extension Method {
         case .volumeManage: "Adopt an existing RBD image as a volume."
         case .volumeUnmanage: "Release a volume's image from volumed, keeping it."
         case .volumeUsage: "Provisioned and really used bytes, as rbd du computes them."
-        case .imageCreate: "Upload an image into the image store (the data follows on the connection)."
+        case .imageCreate: "Upload an image into the image store (the data follows on the connection), or copy one from a volume or snapshot."
         case .imageGet: "An image."
         case .imageList: "Images."
         case .imageExport: "Send an image's bytes on the connection."

@@ -11,13 +11,36 @@ struct ImageCommand: AsyncParsableCommand {
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Upload a raw image: volumectl reads FILE (or standard input for -) and sends its bytes to volumed.")
+            abstract: "Upload a raw image: volumectl reads FILE (or standard input for -) and sends its bytes to volumed; or copy one from a volume or snapshot.",
+            discussion: "With --from-volume or --from-snapshot there is no FILE: volumed makes a flat copy in the cluster (a volume may stay attached).")
         @OptionGroup var options: JobOptions
-        @Argument(help: "The raw image file, read with your own rights; - for standard input.") var file: String
+        @Argument(help: "The raw image file, read with your own rights; - for standard input.") var file: String?
         @Option(help: "A name for people.") var name: String?
         @Option(name: .customLong("size-bytes"), help: "The size, checked against the data (default: whatever the file holds).") var sizeBytes: Int?
+        @Option(name: .customLong("from-volume"), help: "Copy this volume (by id) instead of uploading a file.") var fromVolume: String?
+        @Option(name: .customLong("from-snapshot"), help: "Copy this snapshot (by id) instead of uploading a file.") var fromSnapshot: String?
+
+        func validate() throws {
+            switch (file, fromVolume, fromSnapshot) {
+            case (_?, nil, nil), (nil, _?, nil), (nil, nil, _?): break
+            case (nil, nil, nil): throw ValidationError("give a FILE to upload, or --from-volume ID or --from-snapshot ID")
+            default: throw ValidationError("give one of FILE, --from-volume and --from-snapshot")
+            }
+            if sizeBytes != nil, file == nil { throw ValidationError("--size-bytes is for an upload") }
+        }
 
         func run() async throws {
+            if let fromVolume {
+                return try await options.submit("image.create", parameters([
+                    "name": .given(name), "source": .object(["volume_id": .string(fromVolume)]),
+                ]))
+            }
+            if let fromSnapshot {
+                return try await options.submit("image.create", parameters([
+                    "name": .given(name), "source": .object(["snapshot_id": .string(fromSnapshot)]),
+                ]))
+            }
+            let file = self.file ?? "-"
             let client = try options.global.connect()
             let size = file == "-" ? nil : (try? FileManager.default.attributesOfItem(atPath: file)[.size] as? NSNumber)?.uint64Value
             let progress = ByteProgress("upload", total: size)

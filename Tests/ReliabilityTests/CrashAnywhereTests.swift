@@ -5,7 +5,7 @@ import VolumeClient
 import VolumeProtocol
 
 /// SIGKILL at random moments while random lifecycle operations run (every job kind, flattens of
-/// real data, deletes of volumes with clones), then a restart: every job ends, nothing is stuck,
+/// real data, deletes of volumes with clones, images copied from volumes), then a restart: every job ends, nothing is stuck,
 /// the pool holds exactly what the database says, the SQLite file is sound.
 /// 30 kills by default, 200 with VOLUMED_LONG=1.
 @Suite(.timeLimit(.minutes(30))) struct CrashAnywhereTests {
@@ -120,7 +120,7 @@ struct World {
         for _ in 0..<random.next(in: 4...9) {
             let (method, params) = await world.randomOperation(&random, file: file, pool: daemon.pool, cluster: daemon.cluster)
             let reply = switch method {
-            case "image.create": try await client.upload(file: file, method, params)
+            case "image.create" where params["source"] == nil: try await client.upload(file: file, method, params)
             case "image.export": try await client.download(method, params, to: file + ".export")
             default: try await client.call(method, .object(params))
             }
@@ -143,7 +143,7 @@ struct World {
         let snapshot = snapshots.isEmpty ? nil : snapshots[random.next(in: 0...(snapshots.count - 1))]
         let image = images.isEmpty ? nil : images[random.next(in: 0...(images.count - 1))]
         // Keep the population bounded: past 24 volumes, mostly delete.
-        let choice = volumes.count > 24 && random.next(in: 0...2) > 0 ? 4 : random.next(in: 0...14)
+        let choice = volumes.count > 24 && random.next(in: 0...2) > 0 ? 4 : random.next(in: 0...16)
         switch choice {
         case 0: return ("volume.create", ["size_gb": .int(1)])
         case 1: if let volume { return ("volume.create", ["size_gb": .int(Int64(volume.sizeGB)), "source": .object(["volume_id": id(volume.id)])]) }
@@ -164,6 +164,11 @@ struct World {
                 return ("volume.manage", ["rbd_image": .string(name)])
             }
         case 14: if let volume, volume.name != "data" { return ("volume.unmanage", ["volume_id": id(volume.id)]) }
+        // Images copied in the cluster (from the volume with data: the copy takes a while).
+        case 15: if images.count < 4, let volume = volumes.first(where: { $0.name == "data" }) ?? volume {
+            return ("image.create", ["source": .object(["volume_id": id(volume.id)])])
+        }
+        case 16: if images.count < 4, let snapshot { return ("image.create", ["source": .object(["snapshot_id": id(snapshot.id)])]) }
         default: break
         }
         return ("volume.create", ["size_gb": .int(1)])

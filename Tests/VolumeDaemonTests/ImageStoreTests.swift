@@ -11,16 +11,9 @@ import VolumeProtocol
 /// `vms`, refusal to delete an image in use, export, delete.
 @Suite(.timeLimit(.minutes(10))) struct ImageStoreTests {
     @Test func uploadCloneIntoTwoPoolsExportAndDelete() async throws {
-        let cluster = try TestCluster.require()
-        let imagePool = try await cluster.makePool("img")
-        let vmsPool = try await cluster.makePool("vms")
-        let daemon = try await DaemonProcess(imagePool: imagePool, vmsPool: vmsPool)
-        defer {
-            daemon.cleanUp()
-            cluster.deletePool(imagePool)
-            cluster.deletePool(vmsPool)
-        }
-        try await daemon.start()
+        let pools = try await ImageStoreDaemon.started()
+        defer { pools.cleanUp() }
+        let (daemon, imagePool, vmsPool, cluster) = (pools.daemon, pools.imagePool, pools.vmsPool, pools.daemon.cluster)
         let client = try daemon.client()
 
         // 20 MiB plus a tail that is not a whole chunk; every third MiB is zeros.

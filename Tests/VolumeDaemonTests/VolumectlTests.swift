@@ -92,7 +92,19 @@ import Testing
         #expect(toStdout.stdout.hasPrefix(checksum), "\(toStdout.stderr)")
         let missing = try await volumectl(["image", "create", "/nonexistent/disk.raw"])
         #expect(missing.status != 0 && missing.stderr.contains("/nonexistent/disk.raw"))
-        for target in [image, id(piped, "image")] {
+
+        // An image copied from a volume in the cluster: no file, the volume's bytes.
+        let volume = id(try await volumectl(["volume", "create", "--size", "1", "--wait", "--json"]), "volume")
+        let copied = try await volumectl(["image", "create", "--from-volume", volume, "--name", "copy", "--wait", "--json"])
+        #expect(copied.status == 0, "\(copied.stderr)")
+        let zeros = "49bc20df15e412a64472421e13fe86ff1c5165e18b2afccf160d4dc19fe68a14"   // sha256 of 1 GiB of zeros
+        #expect(((copied.json as? [String: Any])?["image"] as? [String: Any])?["checksum"] as? String == zeros)
+        let neither = try await volumectl(["image", "create", "--name", "x"])
+        #expect(neither.status != 0 && neither.stderr.contains("--from-volume"), "\(neither.stderr)")
+        let both = try await volumectl(["image", "create", file, "--from-volume", volume])
+        #expect(both.status != 0 && both.stderr.contains("one of"), "\(both.stderr)")
+        #expect(try await volumectl(["volume", "delete", volume, "--wait"]).status == 0)
+        for target in [image, id(piped, "image"), id(copied, "image")] {
             #expect(try await volumectl(["image", "delete", target, "--wait"]).status == 0)
         }
     }

@@ -46,28 +46,37 @@ struct CreateImage: Operation {
             } catch let failure as TransferFailure {
                 throw context.isCancelled || failure.isCancellation ? EngineError.cancelled("cancelled by request") : EngineError.invalid("upload failed: \(failure.reason)")
             }
-        }, record: { tx, result in
-            var image = try tx.requireImage(imageID)
-            image.sizeBytes = result.size
-            image.checksum = result.sha256
-            try tx.update(image)
-        })
+        }, record: { tx, result in try Self.record(result, of: imageID, tx) })
 
-        let checksum = try await context.store.read { try $0.image(imageID)?.checksum }
         try await context.step(2, "snapshot \(pool)/\(name)@\(RBDNames.imageSnapshot)", checkpoint: false) {
-            try await context.rbd { session in
-                try session.pool(pool).withImage(name) { image in
-                    let snap = RBDNames.imageSnapshot
-                    if try !image.snapshotExists(snap) { try image.createSnapshot(snap) }
-                    if try !image.isProtected(snap) { try image.protectSnapshot(snap) }
-                    if let checksum { try image.setMetadata(RBDNames.checksumKey, checksum) }
-                }
-            }
+            try await Self.protectSnapshot(context, imageID: imageID, pool: pool, name: name)
         }
         let fsid = context.cluster.fsid ?? "unknown"
         return { tx in
             try tx.endImageJob(.createImage, succeeded: true, imageID: imageID) {
                 $0.location = RBDNames.location(fsid: fsid, pool: pool, image: name)
+            }
+        }
+    }
+
+    /// The size and checksum of the data written, recorded with the step that wrote it.
+    static func record(_ result: ImageUpload.Result, of imageID: String, _ tx: StoreTransaction) throws {
+        var image = try tx.requireImage(imageID)
+        image.sizeBytes = result.size
+        image.checksum = result.sha256
+        try tx.update(image)
+    }
+
+    /// Takes and protects the snapshot `snap` clones hang from, and tags the image with its
+    /// recorded checksum (for `volumed rebuild-state`).
+    static func protectSnapshot(_ context: JobContext, imageID: String, pool: String, name: String) async throws {
+        let checksum = try await context.store.read { try $0.image(imageID)?.checksum }
+        try await context.rbd { session in
+            try session.pool(pool).withImage(name) { image in
+                let snap = RBDNames.imageSnapshot
+                if try !image.snapshotExists(snap) { try image.createSnapshot(snap) }
+                if try !image.isProtected(snap) { try image.protectSnapshot(snap) }
+                if let checksum { try image.setMetadata(RBDNames.checksumKey, checksum) }
             }
         }
     }
