@@ -36,6 +36,12 @@ public struct Configuration: Sendable, Equatable {
     public var radosConnectionRetries = 3
     public var radosConnectionInterval = 5
     public var rbdConcurrentFlattenOperations = 3
+    /// Deleted volumes keep their image and snapshots for `deferredDeletionDelay` seconds, and
+    /// may be undeleted until then (Cinder's `enable_deferred_deletion`, `deferred_deletion_delay`).
+    public var enableDeferredDeletion = false
+    public var deferredDeletionDelay = 0
+    /// Accepted for Cinder's files; volumed purges each volume at its own deadline instead.
+    public var deferredDeletionPurgeInterval = 60
     /// The cluster's name, handed to hypervisors in connection info (Cinder's `rbd_cluster_name`).
     public var rbdClusterName = "ceph"
     /// Seconds the cluster lock (one active daemon per pool set) lasts without renewal.
@@ -102,6 +108,7 @@ public struct Configuration: Sendable, Equatable {
         settings.rbdUser = rbdUser
         settings.secretUUID = rbdSecretUUID
         settings.clusterName = rbdClusterName
+        settings.deferredDeletionDelay = enableDeferredDeletion ? .seconds(deferredDeletionDelay) : nil
         return settings
     }
 
@@ -169,6 +176,9 @@ public struct Configuration: Sendable, Equatable {
             case ("rbd", "rados_connection_interval"): config.radosConnectionInterval = try reader.int(in: 0...3_600)
             case ("rbd", "rbd_concurrent_flatten_operations"): config.rbdConcurrentFlattenOperations = try reader.int(in: 0...1_000)
             case ("rbd", "rbd_cluster_name"): config.rbdClusterName = try reader.name()
+            case ("rbd", "enable_deferred_deletion"): config.enableDeferredDeletion = try reader.bool()
+            case ("rbd", "deferred_deletion_delay"): config.deferredDeletionDelay = try reader.int(in: 0...(366 * 86_400))
+            case ("rbd", "deferred_deletion_purge_interval"): config.deferredDeletionPurgeInterval = try reader.int(in: 1...86_400)
             case ("images", "rbd_store_pool"): config.imagesPool = try reader.name()
             case ("libvirt", "images_rbd_pool"): config.imagesRBDPool = entry.value.isEmpty ? "" : try reader.name()
             case ("images", "rbd_store_chunk_size"): config.imagesChunkSize = try reader.chunkSize()

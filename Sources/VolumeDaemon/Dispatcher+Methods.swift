@@ -28,6 +28,7 @@ extension Dispatcher {
         case .volumeDetach: { $0.volumeDetach }
         case .volumeManage: { $0.volumeManage }
         case .volumeUnmanage: { $0.volumeUnmanage }
+        case .volumeUndelete: { $0.volumeUndelete }
         case .snapshotCreate: { $0.snapshotCreate }
         case .snapshotDelete: { $0.snapshotDelete }
         case .snapshotGet: { $0.snapshotGet }

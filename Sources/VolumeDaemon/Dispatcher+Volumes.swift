@@ -69,6 +69,11 @@ extension Dispatcher {
         try await mutation(try await engine.unmanageVolume(id: try request.params.requiredID("volume_id")), wait: try request.params.bool("wait") ?? false)
     }
 
+    /// `volume.undelete`
+    func volumeUndelete(_ request: Request) async throws -> any Encodable & Sendable {
+        try await mutation(try await engine.undeleteVolume(id: try request.params.requiredID("volume_id")), wait: try request.params.bool("wait") ?? false)
+    }
+
     /// `volume.extend`
     func volumeExtend(_ request: Request) async throws -> any Encodable & Sendable {
         let p = request.params
@@ -93,6 +98,13 @@ extension Dispatcher {
     /// `volume.list`
     func volumeList(_ request: Request) async throws -> any Encodable & Sendable {
         let p = request.params
+        if try p.bool("deleted") == true {
+            // What deferred deletion keeps: few rows, soonest to go first, with their purge_at.
+            for paging in ["limit", "marker", "paged"] where p.has(paging) {
+                throw RPCError.invalidParams("volume.list: \(paging) does not go with deleted")
+            }
+            return try await engine.deferredDeletions().map { Volume($0) }
+        }
         // Oldest first; `limit` and `marker` (the last id of the previous page) page through it as
         // Cinder's API does. No reply holds more than max_list_limit volumes: with `paged`, the
         // reply is {volumes, next_marker} and next_marker is null on the last page.

@@ -127,6 +127,20 @@ extension Engine {
         }
     }
 
+    /// Brings back a volume deleted with deferred deletion, within its delay, as it was before
+    /// its delete (its snapshots and data untouched; a forced delete's attachments stay gone).
+    public func undeleteVolume(id: String) async throws -> Accepted {
+        try await admit { tx in
+            let delete = try tx.recentJobs(volumeID: id, limit: 100).first { $0.kind == .deleteVolume }
+            let prior = (try? delete?.parameters(PriorStatusParameters<VolumeStatus>.self))??.priorStatus ?? .available
+            let volume = try VolumeLifecycle.admitUndelete(try tx.volume(id), id: id, prior: prior, now: Date())
+            let job = JobRecord(id: newID(), kind: .undeleteVolume, lockKey: id, volumeID: id, params: try NoParameters().encoded())
+            try tx.update(volume)
+            try tx.insert(job)
+            return Accepted(job: job, volume: volume)
+        }
+    }
+
     public func extendVolume(id: String, sizeGB: Int) async throws -> Accepted {
         do { try ImageSizeLimit.check(sizeGB, objectOrder: settings.imageOrder) } catch { throw EngineError(error) }
         return try await admit { tx in

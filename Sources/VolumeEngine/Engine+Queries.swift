@@ -34,6 +34,11 @@ extension Engine {
         return folded
     }
 
+    /// Volumes deleted with deferred deletion that may still be undeleted, the soonest to go first.
+    public func deferredDeletions() async throws -> [VolumeRecord] {
+        try await store.read { try $0.deferredDeletions() }
+    }
+
     public func visibleVolumeCount() async throws -> Int {
         try await store.read { try $0.countVisibleVolumes() }
     }

@@ -28,6 +28,8 @@ public final class Engine: Sendable {
     /// Desired worker count, read by `run()` (grows the pool) and by each worker (shrinks it).
     private let workerTarget: Mutex<(count: Int, continuation: AsyncStream<Int>.Continuation?)>
     private let liveWorkers = Atomic<Int>(0)
+    /// Queues the purges of volumes deleted with deferred deletion when their time comes.
+    let deferredPurges = DeferredPurges()
     /// When a job last did something (started, finished a step, reported progress): the watchdog's evidence.
     let activity = ActivityClock()
     /// Set while job steps find the cluster unreachable (for the status line).
@@ -123,6 +125,9 @@ public final class Engine: Sendable {
         if isStopping { continuation.finish() }
         continuation.yield(initial)
         await withDiscardingTaskGroup { group in
+            group.addTask { [store, logger] in
+                await self.deferredPurges.run(store: store, enqueue: { job in await self.enqueue(job) }, logger: logger)
+            }
             var nextIndex = 0
             for await target in targets {
                 // Grow now; a shrink happens as surplus workers finish their current job.
@@ -139,6 +144,7 @@ public final class Engine: Sendable {
     /// Stops taking jobs; running ones stop at their next checkpoint and resume at the next start.
     public func stop() async {
         stopping.store(true, ordering: .relaxed)
+        deferredPurges.stop()
         workerTarget.withLock { $0.continuation?.finish() }
         await scheduler.stop()
     }
@@ -298,6 +304,7 @@ public final class Engine: Sendable {
             }
             detachTransfer(of: jobID, reason: final.errorMessage ?? "the job ended")
             events.publish(.finished(final))
+            if final.kind == .deleteVolume || final.kind == .undeleteVolume { deferredPurges.rearm() }
             instruments.jobFinished(final.kind, state: final.state, after: began?.duration(to: .now))
             for job in followUps { await enqueue(job) }
         } catch {

@@ -24,6 +24,9 @@ public struct EngineSettings: Sendable, Equatable {
     public var imageUploadMaximumBytes: Int64 = 1024 << 30
     /// How long a transfer waits for a client that sends or reads nothing (`upload_idle_timeout`, *live*).
     public var uploadIdleTimeout: Duration = .seconds(60)
+    /// With deferred deletion on (`enable_deferred_deletion`), how long a deleted volume keeps
+    /// its image and snapshots and may be undeleted (`deferred_deletion_delay`); nil: off (*live*).
+    public var deferredDeletionDelay: Duration?
     /// What attachments hand to hypervisors: the cephx user, the libvirt secret and the cluster name.
     public var rbdUser: String = "admin"
     public var secretUUID: String?

@@ -33,6 +33,8 @@ extension JobRecord {
             return ManageVolume(volumeID: try require(volumeID, "volume"), sourceImage: try parameters(ManageVolumeParameters.self).sourceImage)
         case .unmanageVolume:
             return UnmanageVolume(volumeID: try require(volumeID, "volume"))
+        case .undeleteVolume:
+            return UndeleteVolume(volumeID: try require(volumeID, "volume"))
         case .createImage:
             let p = try parameters(CreateImageParameters.self)
             if p.fromVolume == true {

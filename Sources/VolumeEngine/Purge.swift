@@ -25,6 +25,13 @@ struct Purge {
             return (volume, try tx.unpurgedSnapshots(of: volumeID), try tx.cloneChildren(of: volumeID))
         }
         guard let (volume, snapshots, children) = rows else { return [] }
+        guard VolumeLifecycle.mayPurge(volume, now: Date()) else {
+            // Deleted with deferred deletion: nothing of it goes before its time, except the tag
+            // that tells a database rebuilt from the cluster it is deleted.
+            try await Self.tagDeleted(context, volume)
+            context.logger.info("keeping \(volume.pool)/\(volume.rbdImage) until \(volume.purgeAfter.map { "\($0)" } ?? "-") (deferred deletion)")
+            return []
+        }
 
         let plan = PurgePlan(volume: volume, snapshots: snapshots, children: children)
         let (wanted, removeImage, deletedKept) = (plan.wanted, plan.removeImage, plan.deletedButKept)
@@ -123,7 +130,10 @@ struct Purge {
                 volume: volume, snapshots: try tx.unpurgedSnapshots(of: volumeID),
                 removedSnapshots: outcome.removedSnapshots, imageRemoved: outcome.imageRemoved)
             for snapshot in recorded.snapshots { try tx.update(snapshot) }
-            if recorded.volume != volume { try tx.update(recorded.volume) }
+            var row = recorded.volume
+            // A deferred deletion whose time has come is over: from now on it purges as any delete.
+            if row.status == .deleted { row.purgeAfter = nil }
+            if row != volume { try tx.update(row) }
             guard let parent = recorded.purgeNext else { return [] }
             return try JobQueue.queuePurge(tx, volumeID: parent).map { [$0] } ?? []
         }
@@ -131,6 +141,22 @@ struct Purge {
 }
 
 extension Purge {
+    /// Tags a deleted volume's image `deleted` (idempotent).
+    static func tagDeleted(_ context: JobContext, _ volume: VolumeRecord) async throws {
+        let (pool, image) = (volume.pool, volume.rbdImage)
+        try await context.rbd { session in
+            do {
+                try session.pool(pool).withImage(image) { opened in
+                    if try opened.metadata(RBDNames.statusKey) != VolumeStatus.deleted.rawValue {
+                        try opened.setMetadata(RBDNames.statusKey, VolumeStatus.deleted.rawValue)
+                    }
+                }
+            } catch let error as RBDError where error.code == .notFound {
+                // Gone already: the purge at its time records it.
+            }
+        }
+    }
+
     /// The two steps of every delete: write the tombstone (the user sees `deleted` from now on),
     /// then purge the volume's image of whatever nothing depends on any more.
     static func afterTombstone(

@@ -44,12 +44,13 @@ extension Method {
             [.id("volume_id", of: "volume"), Parameter("force", .boolean, "delete even while attached"), .wait]
         case .volumeExtend:
             [.id("volume_id", of: "volume"), Parameter("size_gb", .integer(minimum: 1), required: true, "the new size, larger than now"), .wait]
-        case .volumeFlatten, .volumeUnmanage: [.id("volume_id", of: "volume"), .wait]
+        case .volumeFlatten, .volumeUnmanage, .volumeUndelete: [.id("volume_id", of: "volume"), .wait]
         case .volumeGet, .volumeUsage: [.id("volume_id", of: "volume")]
         case .volumeList:
             [Parameter("limit", .integer(minimum: 1), "at most this many (never more than max_list_limit)"),
              Parameter("marker", .uuid, "the last volume of the previous page"),
-             Parameter("paged", .boolean, "reply {volumes, next_marker} instead of a list")]
+             Parameter("paged", .boolean, "reply {volumes, next_marker} instead of a list"),
+             Parameter("deleted", .boolean, "instead: the volumes deleted with deferred deletion that may still be undeleted, with purge_at")]
         case .volumeRevert:
             [.id("volume_id", of: "volume"), .id("snapshot_id", of: "snapshot (one of the volume's)"),
              Parameter("force", .boolean, "revert even while attached"), .wait]
@@ -89,7 +90,7 @@ extension Method {
     /// What a successful call returns.
     public var result: Schema {
         switch self {
-        case .volumeCreate, .volumeDelete, .volumeExtend, .volumeFlatten, .volumeRevert, .volumeManage, .volumeUnmanage,
+        case .volumeCreate, .volumeDelete, .volumeExtend, .volumeFlatten, .volumeRevert, .volumeManage, .volumeUnmanage, .volumeUndelete,
              .snapshotCreate, .snapshotDelete, .imageCreate, .imageExport, .imageDelete:
             .reference("MutationResult")
         case .volumeGet, .volumeDetach: .reference("Volume")
@@ -124,6 +125,7 @@ extension Method {
         case .volumeDetach: "Remove an attachment."
         case .volumeManage: "Adopt an existing RBD image as a volume."
         case .volumeUnmanage: "Release a volume's image from volumed, keeping it."
+        case .volumeUndelete: "Bring back a volume deleted with deferred deletion, within its delay, as it was."
         case .volumeUsage: "Provisioned and really used bytes, as rbd du computes them."
         case .imageCreate: "Upload an image into the image store (the data follows on the connection), or copy one from a volume or snapshot."
         case .imageGet: "An image."

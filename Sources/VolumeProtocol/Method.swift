@@ -12,6 +12,8 @@ public enum Method: String, Sendable, CaseIterable {
     case volumeManage = "volume.manage"
     case volumeUnmanage = "volume.unmanage"
     case volumeUsage = "volume.usage"
+    /// Brings back a volume deleted with deferred deletion, within its delay.
+    case volumeUndelete = "volume.undelete"
     case imageCreate = "image.create"
     case imageGet = "image.get"
     case imageList = "image.list"

@@ -21,6 +21,7 @@ extension Volume {
             rbdImage: record.rbdImage, parent: parent, source: source, cloneDepth: record.cloneDepth,
             multiattach: record.multiattach, attachmentCount: record.attachCount, attachments: attachments.map { $0.map(Attachment.init) },
             createdAt: record.createdAt, updatedAt: record.updatedAt)
+        purgeAt = record.status == .deleted ? record.purgeAfter : nil
     }
 }
 

@@ -23,6 +23,9 @@ public struct Volume: Sendable, Codable, Equatable {
     @Nullable public var attachments: [Attachment]?
     public var createdAt: Date
     public var updatedAt: Date
+    /// Deleted with deferred deletion: when its image and snapshots go (`volume.undelete` until
+    /// then). Absent otherwise.
+    public var purgeAt: Date?
 
     /// The parent image: a volume's (`volume_id`) or an image-store image (`image_id`).
     public struct Parent: Sendable, Codable, Equatable {
@@ -35,7 +38,7 @@ public struct Volume: Sendable, Codable, Equatable {
     enum CodingKeys: String, CodingKey {
         case id, name, sizeGB = "size_gb", status, pool, rbdImage = "rbd_image", parent, source
         case cloneDepth = "clone_depth", multiattach, attachmentCount = "attachment_count", attachments
-        case createdAt = "created_at", updatedAt = "updated_at"
+        case createdAt = "created_at", updatedAt = "updated_at", purgeAt = "purge_at"
     }
 }
 

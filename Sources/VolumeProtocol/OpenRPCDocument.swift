@@ -52,6 +52,7 @@ public enum OpenRPCDocument {
             .init("multiattach", .boolean), .init("attachment_count", .integer(minimum: 0)),
             .init("attachments", .nullable(.array(.reference("Attachment")))),
             .init("created_at", .dateTime), .init("updated_at", .dateTime),
+            .init("purge_at", .dateTime, required: false),
         ]),
         "Attachment": .object([.init("id", .uuid), .init("volume_id", .uuid), .init("host", .string()), .init("created_at", .dateTime)]),
         "AttachResult": .object([

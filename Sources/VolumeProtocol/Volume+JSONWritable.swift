@@ -1,5 +1,5 @@
 /// The same JSON as `Volume`'s `Encodable` under `JSONEncoder.volumed()` (sorted keys, every
-/// optional written as `null`), written directly: `volume.list` replies are this times N.
+/// optional written as `null` but `purge_at`, left out when absent), written directly: `volume.list` replies are this times N.
 extension Volume: JSONWritable {
     public func write(to writer: inout JSONWriter) {
         writer.raw(#"{"attachment_count":"#)
@@ -34,6 +34,11 @@ extension Volume: JSONWritable {
         }
         writer.raw(#","pool":"#)
         writer.string(pool)
+        // Only for a volume deleted with deferred deletion (absent, as Encodable leaves it, otherwise).
+        if let purgeAt {
+            writer.raw(#","purge_at":"#)
+            writer.date(purgeAt)
+        }
         writer.raw(#","rbd_image":"#)
         writer.string(rbdImage)
         writer.raw(#","size_gb":"#)

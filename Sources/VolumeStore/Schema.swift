@@ -132,6 +132,10 @@ enum Schema {
             // is another request, refused (as payment APIs do), never answered with the first's job.
             try db.execute(sql: "ALTER TABLE job ADD COLUMN request TEXT")
         }
+        migrator.registerMigration("v7-deferred-deletion") { db in
+            // When a volume deleted with deferred deletion may be purged (null: at once, or over).
+            try db.execute(sql: "ALTER TABLE volume ADD COLUMN purge_after DATETIME")
+        }
         return migrator
     }
 }

@@ -309,6 +309,14 @@ public struct StoreTransaction {
         return true
     }
 
+    /// Volumes deleted with deferred deletion whose delay runs (they may still be undeleted),
+    /// the soonest to go first.
+    public func deferredDeletions() throws -> [VolumeRecord] {
+        try VolumeRecord.fetchAll(
+            db, sql: "SELECT * FROM volume WHERE status = ? AND purged = 0 AND purge_after IS NOT NULL ORDER BY purge_after, id",
+            arguments: [VolumeStatus.deleted.rawValue])
+    }
+
     /// Every volume whose RBD image should still be in the cluster.
     public func unpurgedVolumes() throws -> [VolumeRecord] {
         try VolumeRecord.fetchAll(db, sql: "SELECT * FROM volume WHERE purged = 0")

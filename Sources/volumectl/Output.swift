@@ -62,6 +62,14 @@ enum Output {
         })
     }
 
+    /// Volumes kept by deferred deletion: when each goes for good.
+    static func deletedVolumes(_ volumes: [Volume], json: Bool) throws {
+        if json { return try self.json(volumes) }
+        table(["ID", "NAME", "SIZE", "DELETED", "PURGE AT", "IMAGE"], volumes.map {
+            [$0.id, $0.name, "\($0.sizeGB) GiB", $0.updatedAt.formatted(.iso8601), $0.purgeAt?.formatted(.iso8601) ?? "-", "\($0.pool)/\($0.rbdImage)"]
+        })
+    }
+
     static func snapshots(_ snapshots: [Snapshot], json: Bool) throws {
         if json { return try self.json(snapshots) }
         table(["ID", "VOLUME", "NAME", "SIZE", "STATUS", "CREATED"], snapshots.map {

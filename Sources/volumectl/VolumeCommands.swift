@@ -7,7 +7,7 @@ struct VolumeCommand: AsyncParsableCommand {
         commandName: "volume", abstract: "Create, clone, grow, flatten, list and delete volumes.",
         subcommands: [
             Create.self, Clone.self, FromSnapshot.self, FromImage.self, Extend.self, Flatten.self, Revert.self, Delete.self,
-            List.self, Usage.self, Show.self, Attach.self, Detach.self, Manage.self, Unmanage.self,
+            List.self, Usage.self, Show.self, Attach.self, Detach.self, Manage.self, Unmanage.self, Undelete.self,
         ])
 
     struct Create: AsyncParsableCommand {
@@ -173,13 +173,29 @@ struct VolumeCommand: AsyncParsableCommand {
         func run() async throws { try await options.submit("volume.unmanage", ["volume_id": .string(volume)]) }
     }
 
+    struct Undelete: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Bring back a volume deleted with deferred deletion (enable_deferred_deletion), before its delay has passed.")
+        @OptionGroup var options: JobOptions
+        @Argument(help: "The volume's id (volumectl volume list --deleted shows them).") var volume: String
+
+        func run() async throws { try await options.submit("volume.undelete", ["volume_id": .string(volume)]) }
+    }
+
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List volumes.")
         @OptionGroup var global: GlobalOptions
         @Option(help: "Only volumes in this status (available, in-use, error, …).") var status: String?
         @Option(help: "Only volumes whose name matches this shell pattern (* ? [..]).") var name: String?
+        @Flag(help: "Instead: the volumes deleted with deferred deletion that can still be undeleted, and when they go.") var deleted = false
 
         func run() async throws {
+            if deleted {
+                let client = try global.connect()
+                var volumes = try await client.run("volume.list", ["deleted": .bool(true)], as: [Volume].self)
+                if let name { volumes = volumes.filter { fnmatch(name, $0.name, 0) == 0 } }
+                return try Output.deletedVolumes(volumes, json: global.json)
+            }
             // Every page (a reply holds at most the daemon's max_list_limit volumes).
             let client = try global.connect()
             var volumes: [Volume] = []

@@ -70,6 +70,9 @@ import VolumeProtocol
         try await call("job.wait", ["job_id": job])
         try await call("job.watch", ["job_id": job])
         try await call("job.list", ["volume_id": volumeA, "limit": .int(5)])
+        // A live volume (and no deferred deletion here): refused in the document's terms.
+        try await call("volume.undelete", ["volume_id": volumeA], mayFail: true)
+        try await call("volume.list", ["deleted": .bool(true)])
         // Cancelled while queued, or refused once it has started or ended: either answer is the document's.
         let queued = try await call("volume.create", ["size_gb": .int(1)])
         try await call("job.cancel", ["job_id": .string(try id(queued, "job", "id"))], mayFail: true)

@@ -24,7 +24,10 @@ import VolumeProtocol
         let d = VolumeRecord(
             id: "d", name: "s", sizeGB: 2, status: .error, pool: "volumes", rbdImage: "volume-d", sourceKind: .snapshot, sourceID: "s1", now: created)
         let e = VolumeRecord(id: "e", name: "m", sizeGB: 3, status: .available, pool: "volumes", rbdImage: "m", sourceKind: .managed, now: created)
-        return [Volume(a), Volume(b, attachments: [attachment]), Volume(c, attachments: []), Volume(d), Volume(e)]
+        // Deleted with deferred deletion: its purge_at is written.
+        var f = VolumeRecord(id: "f", name: "kept", sizeGB: 1, status: .deleted, pool: "volumes", rbdImage: "volume-f", now: created)
+        f.purgeAfter = created.addingTimeInterval(3_600)
+        return [Volume(a), Volume(b, attachments: [attachment]), Volume(c, attachments: []), Volume(d), Volume(e), Volume(f)]
     }()
 
     @Test func volumesMatchTheEncoder() throws {
@@ -40,7 +43,7 @@ import VolumeProtocol
         var writer = JSONWriter()
         Self.volumes.write(to: &writer)
         #expect(Data(writer.bytes) == (try JSONEncoder.volumed().encode(Self.volumes)))
-        #expect(try JSONDecoder.volumed().decode([Volume].self, from: Data(writer.bytes)).map(\.id) == ["a", "b", "c", "d", "e"])
+        #expect(try JSONDecoder.volumed().decode([Volume].self, from: Data(writer.bytes)).map(\.id) == ["a", "b", "c", "d", "e", "f"])
 
         var empty = JSONWriter()
         [Volume]().write(to: &empty)

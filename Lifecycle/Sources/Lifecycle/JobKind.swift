@@ -9,6 +9,8 @@ public enum JobKind: String, Sendable, Codable, CaseIterable, CustomStringConver
     case revertVolume = "volume.revert"
     case manageVolume = "volume.manage"
     case unmanageVolume = "volume.unmanage"
+    /// Brings back a volume deleted with deferred deletion, within its delay.
+    case undeleteVolume = "volume.undelete"
     case createImage = "image.create"
     case deleteImage = "image.delete"
     case exportImage = "image.export"

@@ -1,3 +1,5 @@
+import Foundation
+
 /// What may happen to a volume, as pure functions from (its row, an event) to the row to write.
 /// The engine does the I/O around them: it reads the rows, asks here, writes what comes back.
 public enum VolumeLifecycle {
@@ -173,6 +175,32 @@ public enum VolumeLifecycle {
             break
         }
         return ending
+    }
+
+    /// `volume.undelete`: a volume deleted with deferred deletion comes back as it was before
+    /// its delete (`prior`: available, or error), while its delay runs. Anything else is not
+    /// found, or refused with the reason.
+    public static func admitUndelete(_ row: VolumeRecord?, id: String, prior: VolumeStatus, now: Date) throws(Refusal) -> VolumeRecord {
+        guard var volume = row, !volume.purged else { throw Refusal(.notFound, "volume \(id) not found") }
+        guard volume.status == .deleted else {
+            throw Refusal(.conflict, "volume \(id) is \(volume.status.rawValue), not deleted: there is nothing to undelete")
+        }
+        guard let purgeAfter = volume.purgeAfter else {
+            throw Refusal(.conflict, "volume \(id) was deleted without deferred deletion (or its delay has passed): it cannot be undeleted")
+        }
+        guard now < purgeAfter else {
+            throw Refusal(.conflict, "volume \(id) cannot be undeleted: its deferred deletion ended at \(purgeAfter)")
+        }
+        volume.status = prior == .error ? .error : .available
+        volume.purgeAfter = nil
+        return volume
+    }
+
+    /// Whether a purge may remove anything of a deleted volume now: not while its deferred
+    /// deletion runs.
+    public static func mayPurge(_ volume: VolumeRecord, now: Date) -> Bool {
+        guard volume.status == .deleted, let purgeAfter = volume.purgeAfter else { return true }
+        return now >= purgeAfter
     }
 
     /// After a restart, a volume left in a transitional status with no job to finish it: what

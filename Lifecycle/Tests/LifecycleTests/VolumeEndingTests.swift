@@ -1,3 +1,4 @@
+import Foundation
 import Lifecycle
 import Testing
 
@@ -100,5 +101,35 @@ import Testing
     @Test func onlyVolumesBeingMadeMayLackTheirImage() {
         let may = Rows.storedVolumeStatuses.filter(VolumeLifecycle.mayLackImage)
         #expect(Set(may) == [.creating, .managing])
+    }
+
+    /// Deferred deletion: nothing of the volume goes before its time, and until then it comes
+    /// back as it was; a plain delete, a purged one or one whose time is up does not.
+    @Test func aDeferredDeleteCanBeUndoneWithinItsDelay() throws {
+        var deleted = Rows.volume(status: .deleted)
+        deleted.purgeAfter = Rows.epoch.addingTimeInterval(60)
+        let before = Rows.epoch.addingTimeInterval(59)
+        #expect(!VolumeLifecycle.mayPurge(deleted, now: before))
+        #expect(VolumeLifecycle.mayPurge(deleted, now: Rows.epoch.addingTimeInterval(60)))
+        #expect(VolumeLifecycle.mayPurge(Rows.volume(status: .deleted), now: before), "a plain delete purges at once")
+
+        let back = try VolumeLifecycle.admitUndelete(deleted, id: "v", prior: .available, now: before)
+        #expect(back.status == .available && back.purgeAfter == nil)
+        #expect(try VolumeLifecycle.admitUndelete(deleted, id: "v", prior: .error, now: before).status == .error)
+        #expect(VolumeLifecycle.mayPurge(back, now: before), "a live volume's own purges (clone snapshots) run as before")
+
+        func refusal(_ row: VolumeRecord?, now: Date) -> FailureKind? {
+            do {
+                _ = try VolumeLifecycle.admitUndelete(row, id: "v", prior: .available, now: now)
+                return nil
+            } catch { return error.kind }
+        }
+        #expect(refusal(deleted, now: Rows.epoch.addingTimeInterval(61)) == .conflict, "its time is up")
+        #expect(refusal(Rows.volume(status: .deleted), now: before) == .conflict, "deleted without deferral")
+        #expect(refusal(Rows.volume(status: .available), now: before) == .conflict)
+        var purged = deleted
+        purged.purged = true
+        #expect(refusal(purged, now: before) == .notFound)
+        #expect(refusal(nil, now: before) == .notFound)
     }
 }

@@ -95,9 +95,13 @@ struct ReconcilePools: Operation {
                 report.missingSnapshots.append(.init(location: "\(location)@\(row.rbdSnapshot)", id: row.id, detail: "snapshot \(row.status), missing"))
                 repairs.missingSnapshotIDs.append(row.id)
             }
-            let wanted = Set(rows.filter { $0.status != .deleted }.map(\.rbdSnapshot)).union(children[volume.id] ?? [])
+            // Wanted too: the snapshots of images being copied from this volume.
+            let copying = images.filter { $0.status == .creating }.map { RBDNames.imageSourceSnapshot(for: $0.id) }
+            let wanted = Set(rows.filter { $0.status != .deleted }.map(\.rbdSnapshot)).union(children[volume.id] ?? []).union(copying)
             let adopted = RBDNames.adoptedSnapshots(entry.tags[RBDNames.adoptedSnapshotsKey])
-            for snap in entry.snapshots where RBDNames.isManagedSnapshot(snap.name) && !wanted.contains(snap.name) && !adopted.contains(snap.name) {
+            // A deferred deletion keeps everything until its time: nothing of it is stale yet.
+            let deferred = !VolumeLifecycle.mayPurge(volume, now: Date())
+            for snap in entry.snapshots where !deferred && RBDNames.isManagedSnapshot(snap.name) && !wanted.contains(snap.name) && !adopted.contains(snap.name) {
                 report.staleSnapshots.append(.init(location: "\(location)@\(snap.name)", id: volume.id, detail: "nothing depends on it"))
                 repairs.stale.insert(volume.id)
             }

@@ -25,13 +25,16 @@ public struct VolumeRecord: Codable, Sendable, Equatable {
     public var multiattach: Bool
     /// Attachments right now (rows in `attachment`), kept here so lists need no join.
     public var attachCount: Int
+    /// A volume deleted with deferred deletion: its image and snapshots stay until then, and
+    /// `volume.undelete` may bring it back before. Nil otherwise (and once the deferral is over).
+    public var purgeAfter: Date?
     public var createdAt: Date
     public var updatedAt: Date
 
     enum CodingKeys: String, CodingKey {
         case id, name, sizeGB = "size_gb", status, pool, rbdImage = "rbd_image"
         case parentVolumeID = "parent_volume_id", parentSnapshot = "parent_snapshot", parentImageID = "parent_image_id"
-        case multiattach, attachCount = "attach_count"
+        case multiattach, attachCount = "attach_count", purgeAfter = "purge_after"
         case sourceKind = "source_kind", sourceID = "source_id", cloneDepth = "clone_depth"
         case purged, createdAt = "created_at", updatedAt = "updated_at"
     }
@@ -44,6 +47,7 @@ public struct VolumeRecord: Codable, Sendable, Equatable {
         self.parentImageID = nil
         self.multiattach = multiattach
         self.attachCount = 0
+        self.purgeAfter = nil
         self.id = id
         self.name = name
         self.sizeGB = sizeGB
