@@ -57,6 +57,8 @@ public struct Configuration: Sendable, Equatable {
     /// Where `GET /metrics` is served over HTTP (`ADDRESS:PORT`); nil: not at all (the default;
     /// `service.metrics` on the socket gives the same text).
     public var metricsListen: ListenAddress?
+    /// The shortest `interval_s` a snapshot schedule may have, in seconds.
+    public var scheduleMinInterval = 300
     // [images]
     public var imagesPool = "images"
     public var imagesChunkSize = 8
@@ -109,6 +111,7 @@ public struct Configuration: Sendable, Equatable {
         settings.secretUUID = rbdSecretUUID
         settings.clusterName = rbdClusterName
         settings.deferredDeletionDelay = enableDeferredDeletion ? .seconds(deferredDeletionDelay) : nil
+        settings.scheduleMinimumInterval = scheduleMinInterval
         return settings
     }
 
@@ -160,6 +163,7 @@ public struct Configuration: Sendable, Equatable {
             case ("DEFAULT", "connection_idle_timeout"): config.connectionIdleTimeout = try reader.int(in: 0...86_400)
             case ("DEFAULT", "max_list_limit"): config.maxListLimit = try reader.int(in: 1...1_000_000)
             case ("DEFAULT", "metrics_listen"): config.metricsListen = try reader.listenAddress()
+            case ("DEFAULT", "schedule_min_interval"): config.scheduleMinInterval = try reader.int(in: 1...(366 * 86_400))
             case ("DEFAULT", "state_store"): config.stateStore = try reader.choice(of: StateStore.self)
             case ("DEFAULT", "state_rados_pool"): config.stateRadosPool = try reader.name()
             case ("DEFAULT", "state_rados_namespace"): config.stateRadosNamespace = try reader.name()

@@ -33,6 +33,9 @@ extension Dispatcher {
         case .snapshotDelete: { $0.snapshotDelete }
         case .snapshotGet: { $0.snapshotGet }
         case .snapshotList: { $0.snapshotList }
+        case .scheduleCreate: { $0.scheduleCreate }
+        case .scheduleDelete: { $0.scheduleDelete }
+        case .scheduleList: { $0.scheduleList }
         case .imageCreate: { $0.imageCreate }
         case .imageGet: { $0.imageGet }
         case .imageList: { $0.imageList }

@@ -28,4 +28,22 @@ extension Dispatcher {
         let volumeID = try p.id("volume_id")
         return try await engine.snapshots(volumeID: volumeID).map(Snapshot.init)
     }
+
+    /// `schedule.create`
+    func scheduleCreate(_ request: Request) async throws -> any Encodable & Sendable {
+        let p = request.params
+        return Schedule(try await engine.createSchedule(
+            volumeID: try p.requiredID("volume_id"), intervalSeconds: try p.requiredInt("interval_s", in: 1...(366 * 86_400)),
+            keep: try p.requiredInt("keep", in: 1...ScheduleLifecycle.maximumKeep)))
+    }
+
+    /// `schedule.delete`
+    func scheduleDelete(_ request: Request) async throws -> any Encodable & Sendable {
+        Schedule(try await engine.deleteSchedule(id: try request.params.requiredID("schedule_id")))
+    }
+
+    /// `schedule.list`
+    func scheduleList(_ request: Request) async throws -> any Encodable & Sendable {
+        try await engine.schedules(volumeID: try request.params.id("volume_id")).map(Schedule.init)
+    }
 }

@@ -29,7 +29,9 @@ public final class Engine: Sendable {
     private let workerTarget: Mutex<(count: Int, continuation: AsyncStream<Int>.Continuation?)>
     private let liveWorkers = Atomic<Int>(0)
     /// Queues the purges of volumes deleted with deferred deletion when their time comes.
-    let deferredPurges = DeferredPurges()
+    let deferredPurges = WakeableTimer()
+    /// Takes the snapshots of snapshot schedules when they are due.
+    let scheduleClock = WakeableTimer()
     /// When a job last did something (started, finished a step, reported progress): the watchdog's evidence.
     let activity = ActivityClock()
     /// Set while job steps find the cluster unreachable (for the status line).
@@ -126,7 +128,12 @@ public final class Engine: Sendable {
         continuation.yield(initial)
         await withDiscardingTaskGroup { group in
             group.addTask { [store, logger] in
-                await self.deferredPurges.run(store: store, enqueue: { job in await self.enqueue(job) }, logger: logger)
+                let purges = DeferredPurges(store: store, logger: logger)
+                await self.deferredPurges.run { await purges.queueDue { job in await self.enqueue(job) } }
+            }
+            group.addTask { [store, logger] in
+                let schedules = SnapshotSchedules(store: store, logger: logger)
+                await self.scheduleClock.run { await schedules.runDue { job in await self.accept(job, detail: " (scheduled)") } }
             }
             var nextIndex = 0
             for await target in targets {
@@ -145,6 +152,7 @@ public final class Engine: Sendable {
     public func stop() async {
         stopping.store(true, ordering: .relaxed)
         deferredPurges.stop()
+        scheduleClock.stop()
         workerTarget.withLock { $0.continuation?.finish() }
         await scheduler.stop()
     }

@@ -27,6 +27,8 @@ public struct EngineSettings: Sendable, Equatable {
     /// With deferred deletion on (`enable_deferred_deletion`), how long a deleted volume keeps
     /// its image and snapshots and may be undeleted (`deferred_deletion_delay`); nil: off (*live*).
     public var deferredDeletionDelay: Duration?
+    /// The shortest `interval_s` a snapshot schedule may have, in seconds (`schedule_min_interval`, *live*).
+    public var scheduleMinimumInterval: Int = 300
     /// What attachments hand to hypervisors: the cephx user, the libvirt secret and the cluster name.
     public var rbdUser: String = "admin"
     public var secretUUID: String?

@@ -79,6 +79,12 @@ extension Method {
         case .snapshotDelete: [.id("snapshot_id", of: "snapshot"), .wait]
         case .snapshotGet: [.id("snapshot_id", of: "snapshot")]
         case .snapshotList: [.id("volume_id", of: "volume", required: false)]
+        case .scheduleCreate:
+            [.id("volume_id", of: "volume"),
+             Parameter("interval_s", .integer(minimum: 1), required: true, "seconds between snapshots (at least schedule_min_interval)"),
+             Parameter("keep", .integer(minimum: 1), required: true, "how many of this schedule's snapshots stay (the oldest go)")]
+        case .scheduleDelete: [.id("schedule_id", of: "schedule")]
+        case .scheduleList: [.id("volume_id", of: "volume", required: false)]
         case .jobGet, .jobCancel, .jobWait, .jobWatch: [.id("job_id", of: "job")]
         case .jobList:
             [.id("volume_id", of: "volume", required: false), Parameter("limit", .integer(minimum: 1), "at most this many (100)"),
@@ -99,6 +105,8 @@ extension Method {
         case .volumeAttach: .reference("AttachResult")
         case .snapshotGet: .reference("Snapshot")
         case .snapshotList: .array(.reference("Snapshot"))
+        case .scheduleCreate, .scheduleDelete: .reference("Schedule")
+        case .scheduleList: .array(.reference("Schedule"))
         case .imageGet: .reference("Image")
         case .imageList: .array(.reference("Image"))
         case .jobGet, .jobCancel, .jobWait, .jobWatch: .reference("Job")
@@ -136,6 +144,9 @@ extension Method {
         case .snapshotDelete: "Delete a snapshot (its RBD snapshot goes once no clone needs it)."
         case .snapshotGet: "A snapshot."
         case .snapshotList: "Snapshots, of one volume or all."
+        case .scheduleCreate: "Snapshot a volume every interval_s seconds (scheduled-<UTC time>), keeping the newest keep."
+        case .scheduleDelete: "End a snapshot schedule (the snapshots it took stay)."
+        case .scheduleList: "Snapshot schedules, of one volume or all."
         case .jobGet: "A job."
         case .jobList: "Jobs, newest first."
         case .jobCancel: "Cancel a job."

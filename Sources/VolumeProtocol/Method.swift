@@ -23,6 +23,9 @@ public enum Method: String, Sendable, CaseIterable {
     case snapshotDelete = "snapshot.delete"
     case snapshotGet = "snapshot.get"
     case snapshotList = "snapshot.list"
+    case scheduleCreate = "schedule.create"
+    case scheduleDelete = "schedule.delete"
+    case scheduleList = "schedule.list"
     case jobGet = "job.get"
     case jobList = "job.list"
     case jobCancel = "job.cancel"
@@ -41,7 +44,7 @@ public enum Method: String, Sendable, CaseIterable {
     public var isReadOnly: Bool {
         switch self {
         case .volumeGet, .volumeList, .volumeUsage, .snapshotGet, .snapshotList, .jobGet, .jobList, .jobWait, .jobWatch, .serviceStatus,
-             .imageGet, .imageList, .serviceCapacity, .serviceMetrics, .rpcDiscover: true
+             .imageGet, .imageList, .serviceCapacity, .serviceMetrics, .rpcDiscover, .scheduleList: true
         default: false
         }
     }

@@ -43,7 +43,15 @@ extension Snapshot {
     public init(_ record: SnapshotRecord) {
         self.init(
             id: record.id, volumeID: record.volumeID, name: record.name, status: record.status.rawValue, sizeGB: record.sizeGB,
-            rbdSnapshot: record.rbdSnapshot, createdAt: record.createdAt)
+            rbdSnapshot: record.rbdSnapshot, createdAt: record.createdAt, scheduleID: record.scheduleID)
+    }
+}
+
+extension Schedule {
+    public init(_ record: ScheduleRecord) {
+        self.init(
+            id: record.id, volumeID: record.volumeID, intervalSeconds: record.intervalSeconds, keep: record.keep,
+            lastRunAt: record.lastRunAt, nextRunAt: record.nextRunAt, createdAt: record.createdAt)
     }
 }
 

@@ -80,10 +80,28 @@ public struct Snapshot: Sendable, Codable, Equatable {
     public var sizeGB: Int
     public var rbdSnapshot: String
     public var createdAt: Date
+    /// The schedule that took it; absent for a user's snapshot.
+    public var scheduleID: String?
 
     enum CodingKeys: String, CodingKey {
         case id, volumeID = "volume_id", name, status, sizeGB = "size_gb", rbdSnapshot = "rbd_snapshot"
-        case createdAt = "created_at"
+        case createdAt = "created_at", scheduleID = "schedule_id"
+    }
+}
+
+/// A snapshot schedule.
+public struct Schedule: Sendable, Codable, Equatable {
+    public var id: String
+    public var volumeID: String
+    public var intervalSeconds: Int
+    public var keep: Int
+    @Nullable public var lastRunAt: Date?
+    public var nextRunAt: Date
+    public var createdAt: Date
+
+    enum CodingKeys: String, CodingKey {
+        case id, volumeID = "volume_id", intervalSeconds = "interval_s", keep
+        case lastRunAt = "last_run_at", nextRunAt = "next_run_at", createdAt = "created_at"
     }
 }
 

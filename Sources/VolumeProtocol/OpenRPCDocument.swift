@@ -64,6 +64,11 @@ public enum OpenRPCDocument {
             .init("id", .uuid), .init("volume_id", .uuid), .init("name", .string()),
             .init("status", .enumeration(SnapshotStatus.allCases.map(\.rawValue))), .init("size_gb", .integer(minimum: 1)),
             .init("rbd_snapshot", .string()), .init("created_at", .dateTime),
+            .init("schedule_id", .uuid, required: false),
+        ]),
+        "Schedule": .object([
+            .init("id", .uuid), .init("volume_id", .uuid), .init("interval_s", .integer(minimum: 1)), .init("keep", .integer(minimum: 1)),
+            .init("last_run_at", .nullable(.dateTime)), .init("next_run_at", .dateTime), .init("created_at", .dateTime),
         ]),
         "Image": .object([
             .init("id", .uuid), .init("name", .string()), .init("status", .enumeration(ImageStatus.allCases.map(\.rawValue))),

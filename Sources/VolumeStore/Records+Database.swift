@@ -13,6 +13,7 @@ public protocol Timestamped {
 
 extension VolumeRecord: Timestamped {}
 extension SnapshotRecord: Timestamped {}
+extension ScheduleRecord: Timestamped {}
 extension ImageRecord: Timestamped {}
 
 extension VolumeRecord: @retroactive FetchableRecord, @retroactive PersistableRecord {
@@ -45,6 +46,10 @@ extension SnapshotRecord: @retroactive FetchableRecord, @retroactive Persistable
 
 extension JobRecord: @retroactive FetchableRecord, @retroactive PersistableRecord {
     public static let databaseTableName = "job"
+}
+
+extension ScheduleRecord: @retroactive FetchableRecord, @retroactive PersistableRecord {
+    public static let databaseTableName = "schedule"
 }
 
 extension ImageRecord: @retroactive FetchableRecord, @retroactive PersistableRecord {

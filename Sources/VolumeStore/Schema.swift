@@ -136,6 +136,23 @@ enum Schema {
             // When a volume deleted with deferred deletion may be purged (null: at once, or over).
             try db.execute(sql: "ALTER TABLE volume ADD COLUMN purge_after DATETIME")
         }
+        migrator.registerMigration("v8-snapshot-schedules") { db in
+            try db.execute(sql: """
+                CREATE TABLE schedule (
+                    id TEXT PRIMARY KEY,
+                    volume_id TEXT NOT NULL REFERENCES volume(id),
+                    interval_s INTEGER NOT NULL,
+                    keep INTEGER NOT NULL,
+                    last_run_at DATETIME,
+                    next_run_at DATETIME NOT NULL,
+                    created_at DATETIME NOT NULL,
+                    updated_at DATETIME NOT NULL
+                );
+                CREATE INDEX schedule_next_run ON schedule(next_run_at);
+                -- The schedule that took a snapshot (and may delete it); null for a user's.
+                ALTER TABLE snapshot ADD COLUMN schedule_id TEXT;
+                """)
+        }
         return migrator
     }
 }

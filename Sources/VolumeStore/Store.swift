@@ -361,6 +361,33 @@ public struct StoreTransaction {
         try SnapshotRecord.fetchAll(db, sql: "SELECT * FROM snapshot WHERE purged = 0")
     }
 
+    /// The snapshots schedule `scheduleID` took that are not deleted.
+    public func scheduledSnapshots(of scheduleID: String) throws -> [SnapshotRecord] {
+        try SnapshotRecord.fetchAll(
+            db, sql: "SELECT * FROM snapshot WHERE schedule_id = ? AND status != ?", arguments: [scheduleID, SnapshotStatus.deleted.rawValue])
+    }
+
+    // MARK: schedules
+
+    public func schedule(_ id: String) throws -> ScheduleRecord? { try ScheduleRecord.fetchOne(db, key: id) }
+
+    /// Every schedule (of one volume), oldest first.
+    public func schedules(volumeID: String?) throws -> [ScheduleRecord] {
+        if let volumeID {
+            return try ScheduleRecord.fetchAll(db, sql: "SELECT * FROM schedule WHERE volume_id = ? ORDER BY created_at, id", arguments: [volumeID])
+        }
+        return try ScheduleRecord.fetchAll(db, sql: "SELECT * FROM schedule ORDER BY created_at, id")
+    }
+
+    /// Schedules whose next run is due at `now`, and when the next one after them is due.
+    public func dueSchedules(at now: Date) throws -> (due: [ScheduleRecord], next: Date?) {
+        let due = try ScheduleRecord.fetchAll(db, sql: "SELECT * FROM schedule WHERE next_run_at <= ? ORDER BY next_run_at", arguments: [now])
+        let next = try Date.fetchOne(db, sql: "SELECT MIN(next_run_at) FROM schedule WHERE next_run_at > ?", arguments: [now])
+        return (due, next)
+    }
+
+    public func delete(_ schedule: ScheduleRecord) throws { _ = try schedule.delete(db) }
+
 
     // MARK: jobs
 

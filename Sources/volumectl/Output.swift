@@ -77,6 +77,13 @@ enum Output {
         })
     }
 
+    static func schedules(_ schedules: [Schedule], json: Bool) throws {
+        if json { return try self.json(schedules) }
+        table(["ID", "VOLUME", "EVERY", "KEEP", "LAST", "NEXT"], schedules.map {
+            [$0.id, $0.volumeID, "\($0.intervalSeconds) s", String($0.keep), $0.lastRunAt?.formatted(.iso8601) ?? "-", $0.nextRunAt.formatted(.iso8601)]
+        })
+    }
+
     static func jobs(_ jobs: [Job], json: Bool) throws {
         if json { return try self.json(jobs) }
         table(["ID", "KIND", "STATE", "PROGRESS", "VOLUME", "ERROR"], jobs.map {

@@ -73,6 +73,9 @@ import VolumeProtocol
         // A live volume (and no deferred deletion here): refused in the document's terms.
         try await call("volume.undelete", ["volume_id": volumeA], mayFail: true)
         try await call("volume.list", ["deleted": .bool(true)])
+        let schedule = try await call("schedule.create", ["volume_id": volumeA, "interval_s": .int(86_400), "keep": .int(1)])
+        try await call("schedule.list", ["volume_id": volumeA])
+        try await call("schedule.delete", ["schedule_id": .string(try id(schedule, "id"))])
         // Cancelled while queued, or refused once it has started or ended: either answer is the document's.
         let queued = try await call("volume.create", ["size_gb": .int(1)])
         try await call("job.cancel", ["job_id": .string(try id(queued, "job", "id"))], mayFail: true)

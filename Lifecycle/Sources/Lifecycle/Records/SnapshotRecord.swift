@@ -9,12 +9,14 @@ public struct SnapshotRecord: Codable, Sendable, Equatable {
     public var rbdSnapshot: String
     public var sizeGB: Int
     public var purged: Bool
+    /// The schedule that took it (and may delete it); nil for a user's snapshot.
+    public var scheduleID: String?
     public var createdAt: Date
     public var updatedAt: Date
 
     enum CodingKeys: String, CodingKey {
         case id, volumeID = "volume_id", name, status, rbdSnapshot = "rbd_snapshot", sizeGB = "size_gb"
-        case purged, createdAt = "created_at", updatedAt = "updated_at"
+        case purged, scheduleID = "schedule_id", createdAt = "created_at", updatedAt = "updated_at"
     }
 
     public init(id: String, volumeID: String, name: String, status: SnapshotStatus, rbdSnapshot: String, sizeGB: Int, now: Date = Date()) {
@@ -25,6 +27,7 @@ public struct SnapshotRecord: Codable, Sendable, Equatable {
         self.rbdSnapshot = rbdSnapshot
         self.sizeGB = sizeGB
         self.purged = false
+        self.scheduleID = nil
         self.createdAt = now
         self.updatedAt = now
     }
