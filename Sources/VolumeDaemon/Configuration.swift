@@ -69,6 +69,9 @@ public struct Configuration: Sendable, Equatable {
     // [libvirt]
     /// Pool for VM disks cloned from images (Nova's `images_rbd_pool`); empty: none.
     public var imagesRBDPool = "vms"
+    // [backup]
+    /// Where backups go (Cinder's `backup_ceph_pool`).
+    public var backupCephPool = "backups"
 
     public init() {}
 
@@ -112,6 +115,7 @@ public struct Configuration: Sendable, Equatable {
         settings.clusterName = rbdClusterName
         settings.deferredDeletionDelay = enableDeferredDeletion ? .seconds(deferredDeletionDelay) : nil
         settings.scheduleMinimumInterval = scheduleMinInterval
+        settings.backupPool = backupCephPool
         return settings
     }
 
@@ -144,9 +148,9 @@ public struct Configuration: Sendable, Equatable {
 
     static func parse(_ file: IniFile) throws(ConfigError) -> Configuration {
         var config = Configuration()
-        if let unknown = file.sections.first(where: { !["DEFAULT", "rbd", "images", "libvirt"].contains($0.name) }) {
+        if let unknown = file.sections.first(where: { !["DEFAULT", "rbd", "images", "libvirt", "backup"].contains($0.name) }) {
             throw ConfigError(file: file.path, line: unknown.line, option: nil,
-                              message: "unknown section [\(unknown.name)] (known: [DEFAULT], [rbd], [images], [libvirt])")
+                              message: "unknown section [\(unknown.name)] (known: [DEFAULT], [rbd], [images], [libvirt], [backup])")
         }
         var reader = OptionReader(file: file.path)
         for entry in file.entries {
@@ -188,7 +192,8 @@ public struct Configuration: Sendable, Equatable {
             case ("images", "rbd_store_chunk_size"): config.imagesChunkSize = try reader.chunkSize()
             case ("images", "image_upload_max_gb"): config.imageUploadMaxGB = try reader.int(in: 1...1_000_000)
             case ("images", "upload_idle_timeout"): config.uploadIdleTimeout = try reader.int(in: 1...86_400)
-            case ("DEFAULT", _), ("rbd", _), ("images", _), ("libvirt", _):
+            case ("backup", "backup_ceph_pool"): config.backupCephPool = try reader.name()
+            case ("DEFAULT", _), ("rbd", _), ("images", _), ("libvirt", _), ("backup", _):
                 throw reader.error("unknown option in [\(entry.section)]")
             default:
                 throw ConfigError(file: file.path, line: entry.line, option: nil, message: "unknown section [\(entry.section)]")

@@ -33,6 +33,11 @@ extension Dispatcher {
         case .snapshotDelete: { $0.snapshotDelete }
         case .snapshotGet: { $0.snapshotGet }
         case .snapshotList: { $0.snapshotList }
+        case .backupCreate: { $0.backupCreate }
+        case .backupRestore: { $0.backupRestore }
+        case .backupDelete: { $0.backupDelete }
+        case .backupGet: { $0.backupGet }
+        case .backupList: { $0.backupList }
         case .scheduleCreate: { $0.scheduleCreate }
         case .scheduleDelete: { $0.scheduleDelete }
         case .scheduleList: { $0.scheduleList }

@@ -132,7 +132,7 @@ public struct Dispatcher: Sendable {
     }
 
     /// Waits for a job and turns its failure into the call's error.
-    private func finished(_ jobID: String) async throws -> JobRecord {
+    func finished(_ jobID: String) async throws -> JobRecord {
         let job = try await engine.wait(jobID: jobID)
         if job.state != .succeeded {
             let kind = job.errorKind.map(ErrorKind.init) ?? .internalError

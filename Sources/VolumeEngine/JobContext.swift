@@ -141,6 +141,11 @@ final class JobContext: Sendable {
     /// The image row the job works on, as committed now.
     func image(_ id: String) async throws -> ImageRecord { try await store.read { try $0.requireImage(id) } }
 
+    func backup(_ id: String) async throws -> BackupRecord {
+        guard let backup = try await store.read({ try $0.backup(id) }) else { throw EngineError.notFound("backup \(id) not found") }
+        return backup
+    }
+
     /// Runs `body` on the blocking pool. When the cluster is unreachable, retries with a
     /// doubling wait, `clusterRetries` attempts in all, then fails with `cluster_unavailable`.
     /// `once`: a body that cannot repeat (it consumes a client's stream) runs a single time.

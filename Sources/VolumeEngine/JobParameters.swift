@@ -70,6 +70,14 @@ struct CreateImageParameters: JobParameters {
     enum CodingKeys: String, CodingKey { case sizeBytes = "size_bytes", fromVolume = "from_volume" }
 }
 
+/// backup.create, backup.restore, backup.delete: the backup; for a restore, whether its
+/// volume is a new one made for it.
+struct BackupParameters: JobParameters {
+    var backupID: String
+    var newVolume: Bool?
+    enum CodingKeys: String, CodingKey { case backupID = "backup_id", newVolume = "new_volume" }
+}
+
 /// image.export: the range sent to the client.
 struct ExportImageParameters: JobParameters {
     var offset: Int64?

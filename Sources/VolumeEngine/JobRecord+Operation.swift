@@ -35,6 +35,13 @@ extension JobRecord {
             return UnmanageVolume(volumeID: try require(volumeID, "volume"))
         case .undeleteVolume:
             return UndeleteVolume(volumeID: try require(volumeID, "volume"))
+        case .createBackup:
+            return CreateBackup(backupID: try parameters(BackupParameters.self).backupID, volumeID: try require(volumeID, "volume"))
+        case .restoreBackup:
+            let p = try parameters(BackupParameters.self)
+            return RestoreBackup(backupID: p.backupID, volumeID: try require(volumeID, "volume"), newVolume: p.newVolume ?? false)
+        case .deleteBackup:
+            return DeleteBackup(backupID: try parameters(BackupParameters.self).backupID)
         case .createImage:
             let p = try parameters(CreateImageParameters.self)
             if p.fromVolume == true {

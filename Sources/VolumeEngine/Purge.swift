@@ -20,11 +20,12 @@ struct Purge {
     /// Returns the purge jobs to queue next (for the parent, when this image went).
     func run(_ context: JobContext) async throws -> [JobRecord] {
         let volumeID = self.volumeID
-        let rows = try await context.store.read { tx -> (VolumeRecord, [SnapshotRecord], [VolumeRecord])? in
+        let rows = try await context.store.read { tx -> (VolumeRecord, [SnapshotRecord], [VolumeRecord], Set<String>)? in
             guard let volume = try tx.volume(volumeID), !volume.purged else { return nil }
-            return (volume, try tx.unpurgedSnapshots(of: volumeID), try tx.cloneChildren(of: volumeID))
+            return (volume, try tx.unpurgedSnapshots(of: volumeID), try tx.cloneChildren(of: volumeID),
+                    Set(try tx.unpurgedBackups(volumeID: volumeID).compactMap(\.sourceSnapshot)))
         }
-        guard let (volume, snapshots, children) = rows else { return [] }
+        guard let (volume, snapshots, children, backupSources) = rows else { return [] }
         guard VolumeLifecycle.mayPurge(volume, now: Date()) else {
             // Deleted with deferred deletion: nothing of it goes before its time, except the tag
             // that tells a database rebuilt from the cluster it is deleted.
@@ -33,7 +34,7 @@ struct Purge {
             return []
         }
 
-        let plan = PurgePlan(volume: volume, snapshots: snapshots, children: children)
+        let plan = PurgePlan(volume: volume, snapshots: snapshots, children: children, backupSources: backupSources)
         let (wanted, removeImage, deletedKept) = (plan.wanted, plan.removeImage, plan.deletedButKept)
         let pool = volume.pool
         let image = volume.rbdImage

@@ -11,6 +11,11 @@ public enum RBDNames {
     /// The snapshot taken on a volume to copy image-store image `imageID` from it.
     public static func imageSourceSnapshot(for imageID: String) -> String { "image-\(imageID).source_snap" }
 
+    /// The snapshot of a volume backup `backupID` was read from (the base of the next incremental).
+    public static func backupSourceSnapshot(for backupID: String) -> String { "backup-\(backupID).source_snap" }
+    /// The image in the backup pool that a full backup starts (its incremental ones write onto it).
+    public static func backupChain(for backupID: String) -> String { "backup-\(backupID)" }
+
     /// Snapshots volumed creates (and so may remove).
     public static func isManagedSnapshot(_ name: String) -> Bool {
         name.hasPrefix("snapshot-") || name.hasSuffix(".clone_snap") || name.hasSuffix(".source_snap")

@@ -79,6 +79,14 @@ extension Method {
         case .snapshotDelete: [.id("snapshot_id", of: "snapshot"), .wait]
         case .snapshotGet: [.id("snapshot_id", of: "snapshot")]
         case .snapshotList: [.id("volume_id", of: "volume", required: false)]
+        case .backupCreate:
+            [.id("volume_id", of: "volume"), .name,
+             Parameter("incremental", .boolean, "only what changed since the volume's previous backup (the default when it has one)"), .wait]
+        case .backupRestore:
+            [.id("backup_id", of: "backup"), .id("volume_id", of: "volume to restore over (available, detached, big enough; default: a new one)", required: false), .wait]
+        case .backupDelete: [.id("backup_id", of: "backup"), .wait]
+        case .backupGet: [.id("backup_id", of: "backup")]
+        case .backupList: [.id("volume_id", of: "volume", required: false)]
         case .scheduleCreate:
             [.id("volume_id", of: "volume"),
              Parameter("interval_s", .integer(minimum: 1), required: true, "seconds between snapshots (at least schedule_min_interval)"),
@@ -105,6 +113,9 @@ extension Method {
         case .volumeAttach: .reference("AttachResult")
         case .snapshotGet: .reference("Snapshot")
         case .snapshotList: .array(.reference("Snapshot"))
+        case .backupCreate, .backupRestore, .backupDelete: .reference("MutationResult")
+        case .backupGet: .reference("Backup")
+        case .backupList: .array(.reference("Backup"))
         case .scheduleCreate, .scheduleDelete: .reference("Schedule")
         case .scheduleList: .array(.reference("Schedule"))
         case .imageGet: .reference("Image")
@@ -144,6 +155,11 @@ extension Method {
         case .snapshotDelete: "Delete a snapshot (its RBD snapshot goes once no clone needs it)."
         case .snapshotGet: "A snapshot."
         case .snapshotList: "Snapshots, of one volume or all."
+        case .backupCreate: "Back a volume up into the backup pool: in full, or what changed since its previous backup."
+        case .backupRestore: "Restore a backup into a new volume, or over an existing one."
+        case .backupDelete: "Delete a backup (the others stay readable, in any order)."
+        case .backupGet: "A backup."
+        case .backupList: "Backups, of one volume or all, oldest first."
         case .scheduleCreate: "Snapshot a volume every interval_s seconds (scheduled-<UTC time>), keeping the newest keep."
         case .scheduleDelete: "End a snapshot schedule (the snapshots it took stay)."
         case .scheduleList: "Snapshot schedules, of one volume or all."

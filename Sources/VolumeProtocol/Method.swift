@@ -23,6 +23,11 @@ public enum Method: String, Sendable, CaseIterable {
     case snapshotDelete = "snapshot.delete"
     case snapshotGet = "snapshot.get"
     case snapshotList = "snapshot.list"
+    case backupCreate = "backup.create"
+    case backupRestore = "backup.restore"
+    case backupDelete = "backup.delete"
+    case backupGet = "backup.get"
+    case backupList = "backup.list"
     case scheduleCreate = "schedule.create"
     case scheduleDelete = "schedule.delete"
     case scheduleList = "schedule.list"
@@ -44,7 +49,7 @@ public enum Method: String, Sendable, CaseIterable {
     public var isReadOnly: Bool {
         switch self {
         case .volumeGet, .volumeList, .volumeUsage, .snapshotGet, .snapshotList, .jobGet, .jobList, .jobWait, .jobWatch, .serviceStatus,
-             .imageGet, .imageList, .serviceCapacity, .serviceMetrics, .rpcDiscover, .scheduleList: true
+             .imageGet, .imageList, .serviceCapacity, .serviceMetrics, .rpcDiscover, .scheduleList, .backupGet, .backupList: true
         default: false
         }
     }

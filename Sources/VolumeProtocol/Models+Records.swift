@@ -47,6 +47,14 @@ extension Snapshot {
     }
 }
 
+extension Backup {
+    public init(_ record: BackupRecord) {
+        self.init(
+            id: record.id, volumeID: record.volumeID, name: record.name, status: record.status.rawValue, sizeGB: record.sizeGB,
+            parentID: record.parentID, bytesTransferred: record.bytesTransferred, createdAt: record.createdAt)
+    }
+}
+
 extension Schedule {
     public init(_ record: ScheduleRecord) {
         self.init(

@@ -156,15 +156,36 @@ public struct MutationResult: Sendable, Codable, Equatable {
     public var volume: Volume?
     public var snapshot: Snapshot?
     public var image: Image?
+    public var backup: Backup?
 
-    public init(job: Job, volume: Volume? = nil, snapshot: Snapshot? = nil, image: Image? = nil) {
+    public init(job: Job, volume: Volume? = nil, snapshot: Snapshot? = nil, image: Image? = nil, backup: Backup? = nil) {
         self.job = job
         self.volume = volume
         self.snapshot = snapshot
         self.image = image
+        self.backup = backup
     }
 
-    enum CodingKeys: String, CodingKey { case job, volume, snapshot, image }
+    enum CodingKeys: String, CodingKey { case job, volume, snapshot, image, backup }
+}
+
+/// A backup of a volume, in the backup pool.
+public struct Backup: Sendable, Codable, Equatable {
+    public var id: String
+    public var volumeID: String
+    public var name: String
+    /// `creating`, `available`, `deleting`, `deleted` or `error`.
+    public var status: String
+    public var sizeGB: Int
+    /// The backup this one is incremental to; null for a full one.
+    @Nullable public var parentID: String?
+    public var bytesTransferred: Int64
+    public var createdAt: Date
+
+    enum CodingKeys: String, CodingKey {
+        case id, volumeID = "volume_id", name, status, sizeGB = "size_gb", parentID = "parent_id"
+        case bytesTransferred = "bytes_transferred", createdAt = "created_at"
+    }
 }
 
 public struct ServiceStatus: Sendable, Codable, Equatable {

@@ -66,6 +66,11 @@ public enum OpenRPCDocument {
             .init("rbd_snapshot", .string()), .init("created_at", .dateTime),
             .init("schedule_id", .uuid, required: false),
         ]),
+        "Backup": .object([
+            .init("id", .uuid), .init("volume_id", .uuid), .init("name", .string()),
+            .init("status", .enumeration(BackupStatus.allCases.map(\.rawValue))), .init("size_gb", .integer(minimum: 1)),
+            .init("parent_id", .nullable(.uuid)), .init("bytes_transferred", .integer(minimum: 0)), .init("created_at", .dateTime),
+        ]),
         "Schedule": .object([
             .init("id", .uuid), .init("volume_id", .uuid), .init("interval_s", .integer(minimum: 1)), .init("keep", .integer(minimum: 1)),
             .init("last_run_at", .nullable(.dateTime)), .init("next_run_at", .dateTime), .init("created_at", .dateTime),
@@ -85,6 +90,7 @@ public enum OpenRPCDocument {
         "MutationResult": .object([
             .init("job", .reference("Job")), .init("volume", .reference("Volume"), required: false),
             .init("snapshot", .reference("Snapshot"), required: false), .init("image", .reference("Image"), required: false),
+            .init("backup", .reference("Backup"), required: false),
         ]),
         "VolumePage": .object([.init("volumes", .array(.reference("Volume"))), .init("next_marker", .nullable(.uuid))]),
         "VolumeUsage": .object([

@@ -14,6 +14,7 @@ public protocol Timestamped {
 extension VolumeRecord: Timestamped {}
 extension SnapshotRecord: Timestamped {}
 extension ScheduleRecord: Timestamped {}
+extension BackupRecord: Timestamped {}
 extension ImageRecord: Timestamped {}
 
 extension VolumeRecord: @retroactive FetchableRecord, @retroactive PersistableRecord {
@@ -52,6 +53,10 @@ extension ScheduleRecord: @retroactive FetchableRecord, @retroactive Persistable
     public static let databaseTableName = "schedule"
 }
 
+extension BackupRecord: @retroactive FetchableRecord, @retroactive PersistableRecord {
+    public static let databaseTableName = "backup"
+}
+
 extension ImageRecord: @retroactive FetchableRecord, @retroactive PersistableRecord {
     public static let databaseTableName = "image"
 }
@@ -62,6 +67,7 @@ extension AttachmentRecord: @retroactive FetchableRecord, @retroactive Persistab
 
 extension VolumeStatus: @retroactive DatabaseValueConvertible {}
 extension SnapshotStatus: @retroactive DatabaseValueConvertible {}
+extension BackupStatus: @retroactive DatabaseValueConvertible {}
 extension ImageStatus: @retroactive DatabaseValueConvertible {}
 extension JobState: @retroactive DatabaseValueConvertible {}
 extension JobKind: @retroactive DatabaseValueConvertible {}

@@ -153,6 +153,28 @@ enum Schema {
                 ALTER TABLE snapshot ADD COLUMN schedule_id TEXT;
                 """)
         }
+        migrator.registerMigration("v9-backups") { db in
+            // The volume may be purged while its backups stay: no foreign key to it.
+            try db.execute(sql: """
+                CREATE TABLE backup (
+                    id TEXT PRIMARY KEY,
+                    volume_id TEXT NOT NULL,
+                    name TEXT NOT NULL,
+                    status TEXT NOT NULL,
+                    size_gb INTEGER NOT NULL,
+                    parent_id TEXT,
+                    pool TEXT NOT NULL,
+                    chain_image TEXT NOT NULL,
+                    rbd_snapshot TEXT NOT NULL,
+                    source_snapshot TEXT,
+                    bytes_transferred INTEGER NOT NULL,
+                    purged INTEGER NOT NULL,
+                    created_at DATETIME NOT NULL,
+                    updated_at DATETIME NOT NULL
+                );
+                CREATE INDEX backup_volume ON backup(volume_id, created_at);
+                """)
+        }
         return migrator
     }
 }

@@ -367,6 +367,19 @@ public struct StoreTransaction {
             db, sql: "SELECT * FROM snapshot WHERE schedule_id = ? AND status != ?", arguments: [scheduleID, SnapshotStatus.deleted.rawValue])
     }
 
+    // MARK: backups
+
+    public func backup(_ id: String) throws -> BackupRecord? { try BackupRecord.fetchOne(db, key: id) }
+
+    /// Backups not purged (of one volume), oldest first.
+    public func unpurgedBackups(volumeID: String? = nil) throws -> [BackupRecord] {
+        if let volumeID {
+            return try BackupRecord.fetchAll(
+                db, sql: "SELECT * FROM backup WHERE volume_id = ? AND purged = 0 ORDER BY created_at, id", arguments: [volumeID])
+        }
+        return try BackupRecord.fetchAll(db, sql: "SELECT * FROM backup WHERE purged = 0 ORDER BY created_at, id")
+    }
+
     // MARK: schedules
 
     public func schedule(_ id: String) throws -> ScheduleRecord? { try ScheduleRecord.fetchOne(db, key: id) }

@@ -77,6 +77,14 @@ enum Output {
         })
     }
 
+    static func backups(_ backups: [Backup], json: Bool) throws {
+        if json { return try self.json(backups) }
+        table(["ID", "VOLUME", "NAME", "SIZE", "STATUS", "INCREMENTAL TO", "MOVED", "CREATED"], backups.map {
+            [$0.id, $0.volumeID, $0.name, "\($0.sizeGB) GiB", $0.status, $0.parentID ?? "- (full)", "\($0.bytesTransferred) B",
+             $0.createdAt.formatted(.iso8601)]
+        })
+    }
+
     static func schedules(_ schedules: [Schedule], json: Bool) throws {
         if json { return try self.json(schedules) }
         table(["ID", "VOLUME", "EVERY", "KEEP", "LAST", "NEXT"], schedules.map {

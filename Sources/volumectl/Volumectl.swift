@@ -16,7 +16,7 @@ struct Volumectl: AsyncParsableCommand {
             """,
         version: "0.1.0",
         subcommands: [
-            VolumeCommand.self, SnapshotCommand.self, ScheduleCommand.self, ImageCommand.self, JobCommand.self, StatusCommand.self,
+            VolumeCommand.self, SnapshotCommand.self, ScheduleCommand.self, BackupCommand.self, ImageCommand.self, JobCommand.self, StatusCommand.self,
             CapacityCommand.self, MetricsCommand.self, ReconcileCommand.self, DiscoverCommand.self,
         ])
 

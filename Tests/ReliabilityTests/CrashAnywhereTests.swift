@@ -115,6 +115,7 @@ struct World {
     var images: [Image]
     /// Deleted with deferred deletion, not yet purged (none unless it is on).
     var deleted: [Volume]
+    var backups: [Backup]
 
     /// 4–9 random operations sent to `daemon` without waiting, then 0–400 ms: the moment to kill.
     static func sendRandomOperations(
@@ -139,6 +140,7 @@ struct World {
         snapshots = try await client.call("snapshot.list", as: [Snapshot].self)
         images = try await client.call("image.list", as: [Image].self)
         deleted = try await client.call("volume.list", .object(["deleted": .bool(true)]), as: [Volume].self)
+        backups = try await client.call("backup.list", as: [Backup].self)
     }
 
     func randomOperation(
@@ -148,11 +150,12 @@ struct World {
         let volume = volumes.isEmpty ? nil : volumes[random.next(in: 0...(volumes.count - 1))]
         let snapshot = snapshots.isEmpty ? nil : snapshots[random.next(in: 0...(snapshots.count - 1))]
         let image = images.isEmpty ? nil : images[random.next(in: 0...(images.count - 1))]
+        let backup = backups.isEmpty ? nil : backups[random.next(in: 0...(backups.count - 1))]
         // A volume kept by deferred deletion comes back now and then (never without deferral:
         // no draw is made then, so seeds replay as before).
         if let gone = deleted.first, random.next(in: 0...3) == 0 { return ("volume.undelete", ["volume_id": id(gone.id)]) }
         // Keep the population bounded: past 24 volumes, mostly delete.
-        let choice = volumes.count > 24 && random.next(in: 0...2) > 0 ? 4 : random.next(in: 0...16)
+        let choice = volumes.count > 24 && random.next(in: 0...2) > 0 ? 4 : random.next(in: 0...19)
         switch choice {
         case 0: return ("volume.create", ["size_gb": .int(1)])
         case 1: if let volume { return ("volume.create", ["size_gb": .int(Int64(volume.sizeGB)), "source": .object(["volume_id": id(volume.id)])]) }
@@ -178,6 +181,12 @@ struct World {
             return ("image.create", ["source": .object(["volume_id": id(volume.id)])])
         }
         case 16: if images.count < 4, let snapshot { return ("image.create", ["source": .object(["snapshot_id": id(snapshot.id)])]) }
+        // Backups of the volume with data (full, then incremental), restores, deletes in any order.
+        case 17: if backups.count < 6, let volume = volumes.first(where: { $0.name == "data" }) ?? volume {
+            return ("backup.create", ["volume_id": id(volume.id)])
+        }
+        case 18: if let backup { return ("backup.restore", ["backup_id": id(backup.id)]) }
+        case 19: if let backup { return ("backup.delete", ["backup_id": id(backup.id)]) }
         default: break
         }
         return ("volume.create", ["size_gb": .int(1)])

@@ -58,6 +58,8 @@ public final class DaemonProcess: @unchecked Sendable {
             \(imagesExtra)
             [libvirt]
             images_rbd_pool = \(vmsPool ?? "")
+            [backup]
+            backup_ceph_pool = \(self.pool)
             """
         try config.write(toFile: configPath, atomically: true, encoding: .utf8)
     }

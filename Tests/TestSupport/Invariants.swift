@@ -11,9 +11,13 @@ public enum Invariants {
         let store = try daemon.openDatabase()
         defer { store.close() }
         var problems: [String] = []
-        let (jobs, volumes, snapshots, images, released) = try await store.read { tx in
+        let (jobs, volumes, snapshots, images, released, backups) = try await store.read { tx in
             (try tx.unfinishedJobs(), try tx.unpurgedVolumes(), try tx.unpurgedSnapshots(), try tx.unpurgedImages(),
-             try tx.recentJobs(volumeID: nil, limit: 100_000).filter { $0.kind == .unmanageVolume && $0.state == .succeeded }.compactMap(\.volumeID))
+             try tx.recentJobs(volumeID: nil, limit: 100_000).filter { $0.kind == .unmanageVolume && $0.state == .succeeded }.compactMap(\.volumeID),
+             try tx.unpurgedBackups())
+        }
+        for backup in backups where ![.available, .error].contains(backup.status) {
+            problems.append("backup \(backup.id) is stuck in \(backup.status)")
         }
         for job in jobs { problems.append("job \(job.id) (\(job.kind)) is still \(job.state)") }
         for volume in volumes where ![.available, .error, .deleted].contains(volume.status) {
@@ -38,6 +42,15 @@ public enum Invariants {
             if let parent = volume.parentVolumeID, let snap = volume.parentSnapshot,
                let owner = volumes.first(where: { $0.id == parent }) {
                 expectedSnapshots["\(owner.pool)/\(owner.rbdImage)", default: []].insert(snap)
+            }
+        }
+        // A backup is a snapshot of its chain's image; the newest of a live volume's backups keeps
+        // its source snapshot on the volume (the base of the next incremental one).
+        for backup in backups where backup.status == .available {
+            expectedImages[backup.pool, default: []].insert(backup.chainImage)
+            expectedSnapshots["\(backup.pool)/\(backup.chainImage)", default: []].insert(backup.rbdSnapshot)
+            if let source = backup.sourceSnapshot, let volume = volumes.first(where: { $0.id == backup.volumeID }), volume.status != .deleted {
+                expectedSnapshots["\(volume.pool)/\(volume.rbdImage)", default: []].insert(source)
             }
         }
         for image in images {

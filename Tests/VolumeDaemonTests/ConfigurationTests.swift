@@ -126,7 +126,7 @@ import Testing
     @Test func unknownSectionAndMalformedLines() {
         #expect(throws: ConfigError.self) { try parse("[nova]\nx = 1\n") }
         #expect(throws: ConfigError(file: "/etc/volumed/volumed.conf", line: 3, option: nil,
-                                    message: "unknown section [bogus] (known: [DEFAULT], [rbd], [images], [libvirt])")) {
+                                    message: "unknown section [bogus] (known: [DEFAULT], [rbd], [images], [libvirt], [backup])")) {
             try parse("[rbd]\nrbd_ceph_conf = \(cephConf)\n[bogus]\n")
         }
         #expect(throws: ConfigError.self) { try parse("[rbd]\nrbd_pool\n") }

@@ -76,6 +76,13 @@ import VolumeProtocol
         let schedule = try await call("schedule.create", ["volume_id": volumeA, "interval_s": .int(86_400), "keep": .int(1)])
         try await call("schedule.list", ["volume_id": volumeA])
         try await call("schedule.delete", ["schedule_id": .string(try id(schedule, "id"))])
+        let backup = try await call("backup.create", ["volume_id": volumeA, "name": .string("b"), "wait": .bool(true)])
+        let backupID = JSONValue.string(try id(backup, "backup", "id"))
+        try await call("backup.get", ["backup_id": backupID])
+        try await call("backup.list", ["volume_id": volumeA])
+        let restore = try await call("backup.restore", ["backup_id": backupID, "wait": .bool(true)])
+        try await call("backup.delete", ["backup_id": backupID, "wait": .bool(true)])
+        _ = try await client.call("volume.delete", .object(["volume_id": .string(try id(restore, "volume", "id")), "wait": .bool(true)]))
         // Cancelled while queued, or refused once it has started or ended: either answer is the document's.
         let queued = try await call("volume.create", ["size_gb": .int(1)])
         try await call("job.cancel", ["job_id": .string(try id(queued, "job", "id"))], mayFail: true)

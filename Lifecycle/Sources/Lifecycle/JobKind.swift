@@ -11,6 +11,9 @@ public enum JobKind: String, Sendable, Codable, CaseIterable, CustomStringConver
     case unmanageVolume = "volume.unmanage"
     /// Brings back a volume deleted with deferred deletion, within its delay.
     case undeleteVolume = "volume.undelete"
+    case createBackup = "backup.create"
+    case restoreBackup = "backup.restore"
+    case deleteBackup = "backup.delete"
     case createImage = "image.create"
     case deleteImage = "image.delete"
     case exportImage = "image.export"

@@ -19,9 +19,12 @@ public struct PurgePlan: Sendable, Equatable {
     /// - Parameters:
     ///   - snapshots: the volume's unpurged snapshots.
     ///   - children: the volumes whose images are clones of this volume's image.
-    public init(volume: VolumeRecord, snapshots: [SnapshotRecord], children: [VolumeRecord]) {
+    ///   - backupSources: the snapshots its backups were read from (the bases of its next
+    ///     incremental backups): wanted while the volume lives, not once it is deleted.
+    public init(volume: VolumeRecord, snapshots: [SnapshotRecord], children: [VolumeRecord], backupSources: Set<String> = []) {
         let cloneSnapshots = Set(children.compactMap(\.parentSnapshot))
         wanted = Set(snapshots.filter { $0.status != .deleted }.map(\.rbdSnapshot)).union(cloneSnapshots)
+            .union(volume.status == .deleted ? [] : backupSources)
         removeImage = volume.status == .deleted && wanted.isEmpty
         removeWithoutOpening = removeImage && snapshots.isEmpty && children.isEmpty
         deletedButKept = snapshots.filter { $0.status == .deleted && cloneSnapshots.contains($0.rbdSnapshot) }.map(\.id)

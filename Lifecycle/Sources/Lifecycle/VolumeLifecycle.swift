@@ -171,6 +171,14 @@ public enum VolumeLifecycle {
             ending.volume.purged = true
         case (.unmanageVolume, .undone):
             settle(.unmanaging, to: .available)
+        case (.restoreBackup, .succeeded):
+            // Into a new volume (creating) or over an existing one (reverting).
+            settle(.creating, to: .available)
+            settle(.reverting, to: .available)
+        case (.restoreBackup, .undone(_, _, let removed)):
+            // A new volume's image is gone again; an existing one's data is half replaced.
+            ending.volume.status = .error
+            if removed { ending.volume.purged = true }
         default:
             break
         }

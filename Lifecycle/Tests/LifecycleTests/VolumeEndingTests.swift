@@ -80,7 +80,7 @@ import Testing
 
     @Test(arguments: JobKind.allCases)
     func jobsThatDoNotOwnTheVolumesStatusLeaveItAlone(kind: JobKind) {
-        let owners: Set<JobKind> = [.createVolume, .manageVolume, .extendVolume, .revertVolume, .deleteVolume, .unmanageVolume, .flattenVolume]
+        let owners: Set<JobKind> = [.createVolume, .manageVolume, .extendVolume, .revertVolume, .deleteVolume, .unmanageVolume, .flattenVolume, .restoreBackup]
         guard !owners.contains(kind) else { return }
         let volume = Rows.volume()
         #expect(VolumeLifecycle.ended(kind, .succeeded(), volume: volume) == VolumeLifecycle.Ending(volume: volume))
@@ -131,5 +131,16 @@ import Testing
         purged.purged = true
         #expect(refusal(purged, now: before) == .notFound)
         #expect(refusal(nil, now: before) == .notFound)
+    }
+}
+
+/// A restore fills a new volume (creating) or replaces an existing one's data (reverting).
+@Suite struct RestoreEndingTests {
+    @Test func aRestoreSettlesItsVolumeOrLeavesItInError() {
+        for from in [VolumeStatus.creating, .reverting] {
+            #expect(VolumeLifecycle.ended(.restoreBackup, .succeeded(), volume: Rows.volume(status: from)).volume.status == .available)
+            let failed = VolumeLifecycle.ended(.restoreBackup, .undone(cancelled: false, started: true, imageRemoved: from == .creating), volume: Rows.volume(status: from)).volume
+            #expect(failed.status == .error && failed.purged == (from == .creating))
+        }
     }
 }

@@ -69,11 +69,11 @@ struct ReconcilePools: Operation {
     static func drift(_ store: Store, _ cluster: Cluster, _ settings: EngineSettings) async throws -> (Drift, Repairs) {
         let pools = ClusterInventory.pools(settings)
         let inventory = try await cluster.run { session in try ClusterInventory.read(session, pools: pools) }
-        let (volumes, images, snapshots, children) = try await store.read { tx in
+        let (volumes, images, snapshots, children, backups) = try await store.read { tx in
             let volumes = try tx.unpurgedVolumes()
             var children: [String: Set<String>] = [:]
             for volume in volumes { if let parent = volume.parentVolumeID, let snap = volume.parentSnapshot { children[parent, default: []].insert(snap) } }
-            return (volumes, try tx.unpurgedImages(), try tx.unpurgedSnapshots(), children)
+            return (volumes, try tx.unpurgedImages(), try tx.unpurgedSnapshots(), children, try tx.unpurgedBackups())
         }
         var report = Drift()
         let present = Dictionary(inventory.images.map { ("\($0.pool)/\($0.name)", $0) }, uniquingKeysWith: { first, _ in first })
@@ -97,7 +97,10 @@ struct ReconcilePools: Operation {
             }
             // Wanted too: the snapshots of images being copied from this volume.
             let copying = images.filter { $0.status == .creating }.map { RBDNames.imageSourceSnapshot(for: $0.id) }
+            // And the bases of its next incremental backups.
+            let backupSources = backups.filter { $0.volumeID == volume.id }.compactMap(\.sourceSnapshot)
             let wanted = Set(rows.filter { $0.status != .deleted }.map(\.rbdSnapshot)).union(children[volume.id] ?? []).union(copying)
+                .union(backupSources)
             let adopted = RBDNames.adoptedSnapshots(entry.tags[RBDNames.adoptedSnapshotsKey])
             // A deferred deletion keeps everything until its time: nothing of it is stale yet.
             let deferred = !VolumeLifecycle.mayPurge(volume, now: Date())
@@ -114,6 +117,8 @@ struct ReconcilePools: Operation {
                 repairs.missingImageIDs.append(image.id)
             }
         }
+        // Backup chains are the backups' (their pool may be one of these).
+        for backup in backups { known.insert("\(backup.pool)/\(backup.chainImage)") }
         for entry in inventory.images where !known.contains("\(entry.pool)/\(entry.name)") {
             let owner = entry.volumeID.map { "tagged as volume \($0)" } ?? entry.imageID.map { "tagged as image \($0)" } ?? "not volumed's"
             report.unknownImages.append(.init(location: "\(entry.pool)/\(entry.name)", id: entry.volumeID ?? entry.imageID, detail: owner))
