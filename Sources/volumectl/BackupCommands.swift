@@ -56,7 +56,7 @@ struct BackupCommand: AsyncParsableCommand {
         @Argument(help: "The backup's id.") var backup: String
 
         func run() async throws {
-            try await global.show("backup.get", ["backup_id": .string(backup)], as: Backup.self) { $1 ? try Output.backups([$0], json: true) : try Output.fields($0) }
+            try await global.show("backup.get", ["backup_id": .string(backup)], as: Backup.self) { $1 ? try Output.json($0) : try Output.fields($0) }
         }
     }
 }

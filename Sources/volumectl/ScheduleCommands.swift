@@ -17,7 +17,7 @@ struct ScheduleCommand: AsyncParsableCommand {
         func run() async throws {
             try await global.show("schedule.create", [
                 "volume_id": .string(volume), "interval_s": .int(Int64(interval)), "keep": .int(Int64(keep)),
-            ], as: Schedule.self) { $1 ? try Output.schedules([$0], json: true) : try Output.fields($0) }
+            ], as: Schedule.self) { $1 ? try Output.json($0) : try Output.fields($0) }
         }
     }
 
@@ -27,7 +27,7 @@ struct ScheduleCommand: AsyncParsableCommand {
         @Argument(help: "The schedule's id.") var schedule: String
 
         func run() async throws {
-            try await global.show("schedule.delete", ["schedule_id": .string(schedule)], as: Schedule.self) { try Output.schedules([$0], json: $1) }
+            try await global.show("schedule.delete", ["schedule_id": .string(schedule)], as: Schedule.self) { $1 ? try Output.json($0) : try Output.schedules([$0], json: false) }
         }
     }
 

@@ -113,6 +113,38 @@ import VolumeProtocol
     }
 }
 
+extension BackupTests {
+    /// A cancelled backup removes what it wrote (its chain, its snapshot on the volume) and
+    /// says error; the next backup is then a full one.
+    @Test func aCancelledBackupLeavesNothingAndTheNextIsFull() async throws {
+        let daemon = try await DaemonProcess.started()
+        defer { daemon.cleanUp() }
+        let client = try daemon.client()
+        let volume = try await client.createdVolume(["size_gb": .int(2)])
+        try await daemon.cluster.fill(pool: daemon.pool, image: volume.rbdImage, megabytes: 768)
+        let started = try await client.call("backup.create", .object(["volume_id": .string(volume.id)]), as: MutationResult.self)
+        let deadline = ContinuousClock.now + .seconds(60)
+        while ContinuousClock.now < deadline {
+            let job = try await client.call("job.get", .object(["job_id": .string(started.job.id)]), as: Job.self)
+            if job.isFinal || job.progress > 0 { break }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        _ = try await client.call("job.cancel", .object(["job_id": .string(started.job.id)]))
+        let job = try await client.call("job.wait", .object(["job_id": .string(started.job.id)]), as: Job.self)
+        #expect(job.state == "cancelled", "\(job.state) \(job.error?.message ?? "")")
+        let backup = try await client.call("backup.get", .object(["backup_id": .string(try #require(started.backup?.id))]), as: Backup.self)
+        #expect(backup.status == "error")
+        #expect(try await daemon.cluster.contents(of: daemon.pool).images == [volume.rbdImage], "no chain left")
+        #expect(try await daemon.cluster.snapshots(pool: daemon.pool, image: volume.rbdImage).isEmpty, "no source snapshot left")
+        let next = try await client.call("backup.create", .object(["volume_id": .string(volume.id), "wait": .bool(true)]), as: MutationResult.self)
+        #expect(next.backup?.parentID == nil && next.backup?.status == "available")
+        try await Invariants.settle(daemon)
+        await daemon.terminate()
+        let problems = try await Invariants.check(daemon)
+        #expect(problems.isEmpty, "\(problems)")
+    }
+}
+
 /// Volume image names, as volumed gives them.
 enum RBDImageName {
     static func volume(_ id: String) -> String { "volume-\(id)" }

@@ -63,6 +63,42 @@ import Testing
         #expect(try await volumectl(["job", "wait", "--all"]).status == 0)
     }
 
+    /// Backups, schedules and undelete through volumectl, as scripts use them (`--json`, exit codes).
+    @Test func dataProtectionThroughVolumectl() async throws {
+        let volume = id(try await volumectl(["volume", "create", "--size", "1", "--wait", "--json"]), "volume")
+        let made = try await volumectl(["backup", "create", volume, "--name", "b", "--wait", "--json"])
+        #expect(made.status == 0, "\(made.stderr)")
+        let backup = id(made, "backup")
+        #expect(((made.json as? [String: Any])?["backup"] as? [String: Any])?["parent_id"] is NSNull, "the first one is full")
+        let again = try await volumectl(["backup", "create", volume, "--wait", "--json"])
+        #expect(((again.json as? [String: Any])?["backup"] as? [String: Any])?["parent_id"] as? String == backup, "then incremental")
+        let full = try await volumectl(["backup", "create", volume, "--full", "--wait", "--json"])
+        #expect(((full.json as? [String: Any])?["backup"] as? [String: Any])?["parent_id"] is NSNull)
+        #expect((try await volumectl(["backup", "list", "--volume", volume, "--json"]).json as? [[String: Any]])?.count == 3)
+        #expect(try await volumectl(["backup", "show", backup, "--json"]).json != nil)
+        let restored = try await volumectl(["backup", "restore", backup, "--wait", "--json"])
+        #expect(restored.status == 0, "\(restored.stderr)")
+        #expect(try await volumectl(["backup", "show", "00000000-0000-0000-0000-000000000000"]).status == 2)
+
+        let schedule = try await volumectl(["schedule", "create", volume, "--interval", "86400", "--keep", "1", "--json"])
+        #expect(schedule.status == 0, "\(schedule.stderr)")
+        let tooOften = try await volumectl(["schedule", "create", volume, "--interval", "10", "--keep", "1"])
+        #expect(tooOften.status != 0 && tooOften.stderr.contains("schedule_min_interval"), "\(tooOften.stderr)")
+        #expect((try await volumectl(["schedule", "list", "--json"]).json as? [[String: Any]])?.count == 1)
+        let scheduleID = (schedule.json as? [String: Any])?["id"] as? String ?? ""
+        #expect(try await volumectl(["schedule", "delete", scheduleID, "--json"]).status == 0)
+
+        #expect((try await volumectl(["volume", "list", "--deleted", "--json"]).json as? [Any])?.isEmpty == true)
+        #expect(try await volumectl(["volume", "undelete", volume]).status == 3, "a live volume: conflict")
+        for each in [backup, id(again, "backup"), id(full, "backup")] {
+            #expect(try await volumectl(["backup", "delete", each, "--wait"]).status == 0)
+        }
+        for target in [id(restored, "volume"), volume] {
+            #expect(try await volumectl(["volume", "delete", target, "--wait"]).status == 0)
+        }
+        #expect(try await volumectl(["job", "wait", "--all"]).status == 0)
+    }
+
     /// `volumectl image create FILE|-` and `image export ID FILE|-`: volumectl reads and writes
     /// the files with the caller's rights (a file only its owner may read uploads; the daemon
     /// never opens it), with standard input and output too.

@@ -12,7 +12,8 @@ struct DeleteBackup: Operation {
         let backupID = self.backupID
         let backup = try await context.backup(backupID)
         let (others, volume) = try await context.store.read { tx in
-            (try tx.unpurgedBackups(volumeID: backup.volumeID).filter { $0.id != backupID && $0.chainImage == backup.chainImage },
+            // A failed backup holds nothing on the chain (its undo removed its snapshot).
+            (try tx.unpurgedBackups(volumeID: backup.volumeID).filter { $0.id != backupID && $0.chainImage == backup.chainImage && $0.status != .error },
              try tx.volume(backup.volumeID))
         }
         try await context.step(0, "remove \(backup.pool)/\(backup.chainImage)@\(backup.rbdSnapshot)", checkpoint: false) {
