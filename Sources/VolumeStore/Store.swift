@@ -580,10 +580,11 @@ extension StoreTransaction {
         return Dictionary(uniqueKeysWithValues: rows.map { ($0["pool"] as String, $0["total"] as Int64) })
     }
 
-    /// Rows per table, to compare a copy with its source.
+    /// Rows per table (every table, so a new one is never left out), to compare a copy with its source.
     public func rowCounts() throws -> [String: Int] {
         var counts: [String: Int] = [:]
-        for table in ["volume", "snapshot", "image", "attachment", "job", "daemon_client", "meta"] {
+        let tables = try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
+        for table in tables {
             counts[table] = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \(table)") ?? 0
         }
         return counts
