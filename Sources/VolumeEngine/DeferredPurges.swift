@@ -16,17 +16,16 @@ struct DeferredPurges: Sendable {
     func queueDue(enqueue: @Sendable (JobRecord) async -> Void) async -> Duration {
         do {
             let now = Date()
-            let queued = try await store.write { tx -> (jobs: [JobRecord], next: Date?) in
-                let deferred = try tx.deferredDeletions()
-                let due = deferred.filter { VolumeLifecycle.mayPurge($0, now: now) }
-                let jobs = try due.compactMap { try JobQueue.queuePurge(tx, volumeID: $0.id) }
-                return (jobs, deferred.first { !VolumeLifecycle.mayPurge($0, now: now) }?.purgeAfter)
-            }
-            for job in queued.jobs {
+            let deferred = try await store.read { tx in try tx.deferredDeletions() }
+            let due = deferred.filter { VolumeLifecycle.mayPurge($0, now: now) }.map(\.id)
+            // A write only when something is due (this runs at every start, delete and undelete).
+            let jobs = due.isEmpty ? [] : try await store.write { tx in try due.compactMap { try JobQueue.queuePurge(tx, volumeID: $0) } }
+            for job in jobs {
                 logger.info("the deferred deletion of volume \(job.volumeID ?? "") is over: purging it", metadata: ["volume_id": "\(job.volumeID ?? "")"])
                 await enqueue(job)
             }
-            return queued.next.map(Duration.until) ?? .seconds(86_400)
+            let next = deferred.first { !VolumeLifecycle.mayPurge($0, now: now) }?.purgeAfter
+            return next.map(Duration.until) ?? .seconds(86_400)
         } catch {
             // A database that cannot be written (a full state folder): look again later.
             logger.warning("cannot queue the purges of deferred deletions: \(error)")

@@ -55,26 +55,15 @@ extension Engine {
         return accepted
     }
 
-    /// The volume (and snapshot) an image is made from: live and available, or refused.
+    /// The volume (and snapshot) an image is made from, as the lifecycle admits a snapshot of
+    /// the volume or a clone from the snapshot: live and available (attached or not), or refused.
     private static func imageSource(_ tx: StoreTransaction, _ source: ImageSource) throws -> (VolumeRecord, SnapshotRecord?) {
         switch source {
         case .volume(let id):
-            guard let volume = try tx.volume(id), !volume.purged, volume.status != .deleted else {
-                throw EngineError.notFound("volume \(id) not found")
-            }
-            guard volume.status == .available else {
-                throw EngineError.conflict("volume \(id) is \(volume.status.rawValue), not available: an image is made from an available or attached volume")
-            }
-            return (volume, nil)
+            return (try VolumeLifecycle.admit(.snapshot, to: try tx.volume(id), id: id).volume, nil)
         case .snapshot(let id):
-            guard let snapshot = try tx.snapshot(id), !snapshot.purged, snapshot.status != .deleted,
-                  let volume = try tx.volume(snapshot.volumeID) else {
-                throw EngineError.notFound("snapshot \(id) not found")
-            }
-            guard snapshot.status == .available else {
-                throw EngineError.conflict("snapshot \(id) is \(snapshot.status.rawValue), not available")
-            }
-            return (volume, snapshot)
+            let snapshot = try SnapshotLifecycle.admit(.cloneFrom, to: try tx.snapshot(id), id: id).snapshot
+            return (try tx.requireVolume(snapshot.volumeID), snapshot)
         }
     }
 

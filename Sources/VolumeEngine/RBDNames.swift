@@ -1,3 +1,5 @@
+import Lifecycle
+
 /// How volumed names things in RBD. These match Cinder's and Glance's so operators recognise them.
 public enum RBDNames {
     public static func volumeImage(_ volumeID: String) -> String { "volume-\(volumeID)" }
@@ -12,9 +14,9 @@ public enum RBDNames {
     public static func imageSourceSnapshot(for imageID: String) -> String { "image-\(imageID).source_snap" }
 
     /// The snapshot of a volume backup `backupID` was read from (the base of the next incremental).
-    public static func backupSourceSnapshot(for backupID: String) -> String { "backup-\(backupID).source_snap" }
+    public static func backupSourceSnapshot(for backupID: String) -> String { BackupRecord.sourceSnapshot(of: backupID) }
     /// The image in the backup pool that a full backup starts (its incremental ones write onto it).
-    public static func backupChain(for backupID: String) -> String { "backup-\(backupID)" }
+    public static func backupChain(for backupID: String) -> String { BackupRecord.chainImage(startedBy: backupID) }
 
     /// Snapshots volumed creates (and so may remove).
     public static func isManagedSnapshot(_ name: String) -> Bool {

@@ -34,7 +34,8 @@ struct SnapshotSchedules: Sendable {
     /// One schedule's turn, in one transaction: the jobs it admitted, and its next run (nil
     /// when it was dropped with its volume).
     static func turn(_ id: String, _ tx: StoreTransaction, now: Date) throws -> ([JobRecord], Date?) {
-        guard let schedule = try tx.schedule(id), schedule.nextRunAt <= now else { return ([], try tx.schedule(id)?.nextRunAt) }
+        guard let schedule = try tx.schedule(id) else { return ([], nil) }
+        guard schedule.nextRunAt <= now else { return ([], schedule.nextRunAt) }
         let row = try tx.volume(schedule.volumeID)
         switch ScheduleLifecycle.turn(for: row) {
         case .drop:

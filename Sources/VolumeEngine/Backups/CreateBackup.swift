@@ -42,7 +42,7 @@ struct CreateBackup: Operation {
                     // Incremental only from a parent whose source snapshot is still on the volume.
                     var base: BackupRecord? = nil
                     if let parent, parent.status == .available || parent.status == .creating,
-                       let from = parent.sourceSnapshot, try session.pool(pool).withImage(image, readOnly: true, { try $0.snapshotExists(from) }) {
+                       let from = parent.sourceSnapshot, try snapshot.snapshotExists(from) {
                         base = parent
                     }
                     let chain = base?.chainImage ?? RBDNames.backupChain(for: backupID)
@@ -71,7 +71,7 @@ struct CreateBackup: Operation {
         let superseded = try await context.store.read { tx in try recorded.parentID.flatMap { try tx.backup($0) }?.sourceSnapshot }
         if let superseded {
             try await context.step(2, "remove \(pool)/\(image)@\(superseded)", checkpoint: false) {
-                try await Self.removeSnapshot(context, pool: pool, image: image, snapshot: superseded)
+                try await context.removeSnapshotIfPresent(pool: pool, image: image, snapshot: superseded)
             }
         }
         context.note(recorded.parentID.map { "incremental to \($0): \(recorded.bytesTransferred) bytes" } ?? "full: \(recorded.bytesTransferred) bytes")
@@ -108,7 +108,7 @@ struct CreateBackup: Operation {
                     try target.removeImageIfPresent(name: own)
                 }
                 if let volume = try? await context.volume(volumeID) {
-                    try await Self.removeSnapshot(context, pool: volume.pool, image: volume.rbdImage, snapshot: RBDNames.backupSourceSnapshot(for: backupID))
+                    try await context.removeSnapshotIfPresent(pool: volume.pool, image: volume.rbdImage, snapshot: RBDNames.backupSourceSnapshot(for: backupID))
                 }
             } catch {
                 context.logger.error("could not remove what the failed backup \(backupID) made: \(error)")
@@ -117,19 +117,6 @@ struct CreateBackup: Operation {
         return { tx in
             if let row = try tx.backup(backupID) { try tx.update(BackupLifecycle.ended(.createBackup, succeeded: false, backup: row)) }
             return []
-        }
-    }
-
-    /// Removes a snapshot if it is there (the image too may be gone), and one a removal killed
-    /// inside librbd left in the trash namespace.
-    static func removeSnapshot(_ context: JobContext, pool: String, image: String, snapshot: String) async throws {
-        try await context.rbd { session in
-            do {
-                try session.pool(pool).withImage(image) { opened in
-                    _ = try opened.removeAbandonedTrashedSnapshots()
-                    if try opened.snapshotExists(snapshot) { try opened.removeSnapshot(snapshot) }
-                }
-            } catch let error as RBDError where error.code == .notFound {}
         }
     }
 }

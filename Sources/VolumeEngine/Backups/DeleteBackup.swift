@@ -25,11 +25,14 @@ struct DeleteBackup: Operation {
                         _ = try chained.removeAbandonedTrashedSnapshots()
                         if try chained.snapshotExists(backup.rbdSnapshot) { try chained.removeSnapshot(backup.rbdSnapshot) }
                     }
-                    if others.isEmpty { try io.removeImageIfPresent(name: backup.chainImage) }
-                } catch let error as RBDError where error.code == .notFound {}
+                } catch let error as RBDError where error.code == .notFound {
+                    // Gone, or half-removed by a removal that was killed: finished below.
+                }
+                // Also when it no longer opens: a killed removal leaves the name behind.
+                if others.isEmpty { try io.removeImageIfPresent(name: backup.chainImage) }
             }
             if let source = backup.sourceSnapshot, let volume, !volume.purged {
-                try await CreateBackup.removeSnapshot(context, pool: volume.pool, image: volume.rbdImage, snapshot: source)
+                try await context.removeSnapshotIfPresent(pool: volume.pool, image: volume.rbdImage, snapshot: source)
             }
         }
         return { tx in

@@ -60,7 +60,7 @@ struct ImageFromSource: Operation {
         }
         if snapshotID == nil {
             try await context.step(3, "remove \(sourcePool)/\(sourceImage)@\(readFrom)", checkpoint: false) {
-                try await Self.removeSourceSnapshot(context, pool: sourcePool, image: sourceImage, snapshot: readFrom)
+                try await context.removeSnapshotIfPresent(pool: sourcePool, image: sourceImage, snapshot: readFrom)
             }
         }
         context.note("copied from \(snapshotID.map { "snapshot \($0)" } ?? "volume \(volumeID)") (\(sourcePool)/\(sourceImage)@\(readFrom))")
@@ -79,25 +79,13 @@ struct ImageFromSource: Operation {
         if snapshotID == nil, let volume = try? await context.volume(volumeID) {
             let snapshot = RBDNames.imageSourceSnapshot(for: imageID)
             do {
-                try await Self.removeSourceSnapshot(context, pool: volume.pool, image: volume.rbdImage, snapshot: snapshot)
+                try await context.removeSnapshotIfPresent(pool: volume.pool, image: volume.rbdImage, snapshot: snapshot)
             } catch {
                 // A purge of the volume removes it (volumed's own snapshot, wanted by nothing).
                 context.logger.error("could not remove \(volume.pool)/\(volume.rbdImage)@\(snapshot): \(error)")
             }
         }
         return { tx in try tx.endImageJob(.createImage, succeeded: false, imageID: imageID) { $0.purged = removed } }
-    }
-
-    private static func removeSourceSnapshot(_ context: JobContext, pool: String, image: String, snapshot: String) async throws {
-        try await context.rbd { session in
-            do {
-                try session.pool(pool).withImage(image) { opened in
-                    if try opened.snapshotExists(snapshot) { try opened.removeSnapshot(snapshot) }
-                }
-            } catch let error as RBDError where error.code == .notFound {
-                // The source image or the snapshot is gone already.
-            }
-        }
     }
 
     /// Runs on the blocking pool: reads `source` object by object with several reads in

@@ -31,6 +31,12 @@ public struct BackupRecord: Codable, Sendable, Equatable {
         case bytesTransferred = "bytes_transferred", purged, createdAt = "created_at", updatedAt = "updated_at"
     }
 
+    /// The RBD names of backup `id`: the chain image a full backup starts, its snapshot of its
+    /// chain, and the snapshot of the volume it was read from (`[backup]`'s documented layout).
+    public static func chainImage(startedBy id: String) -> String { "backup-\(id)" }
+    public static func rbdSnapshot(of id: String) -> String { "backup-\(id)" }
+    public static func sourceSnapshot(of id: String) -> String { "backup-\(id).source_snap" }
+
     public init(id: String, volumeID: String, name: String, sizeGB: Int, parent: BackupRecord?, pool: String, now: Date = Date()) {
         self.id = id
         self.volumeID = volumeID
@@ -39,9 +45,9 @@ public struct BackupRecord: Codable, Sendable, Equatable {
         self.sizeGB = sizeGB
         self.parentID = parent?.id
         self.pool = pool
-        self.chainImage = parent?.chainImage ?? "backup-\(id)"
-        self.rbdSnapshot = "backup-\(id)"
-        self.sourceSnapshot = "backup-\(id).source_snap"
+        self.chainImage = parent?.chainImage ?? Self.chainImage(startedBy: id)
+        self.rbdSnapshot = Self.rbdSnapshot(of: id)
+        self.sourceSnapshot = Self.sourceSnapshot(of: id)
         self.bytesTransferred = 0
         self.purged = false
         self.createdAt = now
