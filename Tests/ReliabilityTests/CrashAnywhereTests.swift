@@ -25,8 +25,20 @@ import VolumeProtocol
         try await daemon.cluster.fill(pool: daemon.pool, image: parent.rbdImage, megabytes: 64)
 
         var counts: [String: Int] = [:]
+        /// The daemon's log (every kill and restart) outlives the test, for the post-mortem.
+        func keepLog() -> String {
+            let kept = "/tmp/crash-anywhere-\(seed).log"
+            try? FileManager.default.removeItem(atPath: kept)
+            try? FileManager.default.copyItem(atPath: daemon.logPath, toPath: kept)
+            return kept
+        }
         for kill in 0..<kills {
-            try await World.sendRandomOperations(to: daemon, &random, file: file, counts: &counts)
+            do {
+                try await World.sendRandomOperations(to: daemon, &random, file: file, counts: &counts)
+            } catch {
+                Issue.record("round \(kill + 1) of \(kills) (seed \(seed), daemon log \(keepLog())): \(error)")
+                throw error
+            }
             await daemon.kill()
             try await daemon.start()
             try await Invariants.settle(daemon)
@@ -34,11 +46,7 @@ import VolumeProtocol
             // listed by name) once leaked here; removals now finish it from the trash.
             let problems = try await Invariants.check(daemon)
             if !problems.isEmpty {
-                // The daemon's log (every kill and restart) outlives the test, for the post-mortem.
-                let kept = "/tmp/crash-anywhere-\(seed).log"
-                try? FileManager.default.removeItem(atPath: kept)
-                try? FileManager.default.copyItem(atPath: daemon.logPath, toPath: kept)
-                Issue.record("after kill \(kill + 1) of \(kills) (seed \(seed), daemon log \(kept)): \(problems)")
+                Issue.record("after kill \(kill + 1) of \(kills) (seed \(seed), daemon log \(keepLog())): \(problems)")
                 break
             }
         }
