@@ -13,7 +13,12 @@ public struct Configuration: Sendable, Equatable {
     // [DEFAULT]
     public var stateDir = "/var/lib/volumed"
     public var socketPath = "/run/volumed/volumed.sock"
-    public var workers = 4
+    /// Jobs changing the cluster at once. 16 by default: a job waiting for an OSD map epoch
+    /// (a snapshot: about a second with Ceph's default monitor) keeps its worker meanwhile, and
+    /// 16 keep ten busy clients' mix of jobs from ever queueing for one (docs/benchmarks.md).
+    public var workers = 16
+    /// Days a finished job's row is kept (0: for ever).
+    public var jobRetentionDays = 30
     public var logLevel = Logger.Level.info
     /// Groups whose members may call mutating methods (root always may).
     public var adminGroups: [String] = []
@@ -116,6 +121,7 @@ public struct Configuration: Sendable, Equatable {
         settings.deferredDeletionDelay = enableDeferredDeletion ? .seconds(deferredDeletionDelay) : nil
         settings.scheduleMinimumInterval = scheduleMinInterval
         settings.backupPool = backupCephPool
+        settings.jobRetention = jobRetentionDays > 0 ? .seconds(Int64(jobRetentionDays) * 86_400) : nil
         return settings
     }
 
@@ -159,6 +165,7 @@ public struct Configuration: Sendable, Equatable {
             case ("DEFAULT", "state_dir"): config.stateDir = try reader.path()
             case ("DEFAULT", "socket_path"): config.socketPath = try reader.path()
             case ("DEFAULT", "workers"): config.workers = try reader.int(in: 1...256)
+            case ("DEFAULT", "job_retention_days"): config.jobRetentionDays = try reader.int(in: 0...36_500)
             case ("DEFAULT", "log_level"): config.logLevel = try reader.logLevel()
             case ("DEFAULT", "admin_groups"): config.adminGroups = reader.list()
             case ("DEFAULT", "cluster_lock_lease"): config.clusterLockLease = try reader.int(in: 3...3_600)

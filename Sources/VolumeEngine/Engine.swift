@@ -32,6 +32,8 @@ public final class Engine: Sendable {
     let deferredPurges = WakeableTimer()
     /// Takes the snapshots of snapshot schedules when they are due.
     let scheduleClock = WakeableTimer()
+    /// Deletes finished jobs older than `job_retention_days`.
+    let pruningClock = WakeableTimer()
     /// When a job last did something (started, finished a step, reported progress): the watchdog's evidence.
     let activity = ActivityClock()
     /// Set while job steps find the cluster unreachable (for the status line).
@@ -63,7 +65,11 @@ public final class Engine: Sendable {
 
     /// Applies the options that may change while running (flatten limit, clone depth, …).
     public func apply(_ settings: EngineSettings) async {
-        liveSettings.withLock { $0 = settings }
+        let retentionChanged = liveSettings.withLock { live in
+            defer { live = settings }
+            return live.jobRetention != settings.jobRetention
+        }
+        if retentionChanged { pruningClock.rearm() }
         await scheduler.setFlattenLimit(settings.concurrentFlattens)
         let continuation = workerTarget.withLock { target in
             target.count = settings.workers
@@ -135,6 +141,10 @@ public final class Engine: Sendable {
                 let schedules = SnapshotSchedules(store: store, logger: logger)
                 await self.scheduleClock.run { await schedules.runDue { job in await self.accept(job, detail: " (scheduled)") } }
             }
+            group.addTask { [store, logger] in
+                let pruning = JobPruning(store: store, logger: logger)
+                await self.pruningClock.run { await pruning.pruneDue(retention: self.settings.jobRetention) }
+            }
             var nextIndex = 0
             for await target in targets {
                 // Grow now; a shrink happens as surplus workers finish their current job.
@@ -153,6 +163,7 @@ public final class Engine: Sendable {
         stopping.store(true, ordering: .relaxed)
         deferredPurges.stop()
         scheduleClock.stop()
+        pruningClock.stop()
         workerTarget.withLock { $0.continuation?.finish() }
         await scheduler.stop()
     }
@@ -313,6 +324,8 @@ public final class Engine: Sendable {
             detachTransfer(of: jobID, reason: final.errorMessage ?? "the job ended")
             events.publish(.finished(final))
             if final.kind == .deleteVolume || final.kind == .undeleteVolume { deferredPurges.rearm() }
+            // A schedule whose last snapshot was still being made waits for this.
+            if final.kind == .createSnapshot { scheduleClock.rearm() }
             instruments.jobFinished(final.kind, state: final.state, after: began?.duration(to: .now))
             for job in followUps { await enqueue(job) }
         } catch {

@@ -29,6 +29,8 @@ public struct EngineSettings: Sendable, Equatable {
     public var deferredDeletionDelay: Duration?
     /// The shortest `interval_s` a snapshot schedule may have, in seconds (`schedule_min_interval`, *live*).
     public var scheduleMinimumInterval: Int = 300
+    /// How long a finished job's row is kept (`job_retention_days`); nil: for ever (*live*).
+    public var jobRetention: Duration? = .seconds(30 * 86_400)
     /// Where backups go (Cinder's `backup_ceph_pool`).
     public var backupPool: String = "backups"
     /// What attachments hand to hypervisors: the cephx user, the libvirt secret and the cluster name.

@@ -32,12 +32,13 @@ struct SnapshotSchedules: Sendable {
     }
 
     /// One schedule's turn, in one transaction: the jobs it admitted, and its next run (nil
-    /// when it was dropped with its volume).
+    /// when it was dropped with its volume, or waits for its last snapshot to be made).
     static func turn(_ id: String, _ tx: StoreTransaction, now: Date) throws -> ([JobRecord], Date?) {
         guard let schedule = try tx.schedule(id) else { return ([], nil) }
         guard schedule.nextRunAt <= now else { return ([], schedule.nextRunAt) }
         let row = try tx.volume(schedule.volumeID)
-        switch ScheduleLifecycle.turn(for: row) {
+        let own = try tx.scheduledSnapshots(of: schedule.id)
+        switch ScheduleLifecycle.turn(for: row, snapshots: own) {
         case .drop:
             try tx.delete(schedule)
             return ([], nil)
@@ -45,6 +46,9 @@ struct SnapshotSchedules: Sendable {
             let later = ScheduleLifecycle.postponed(schedule, at: now)
             try tx.update(later)
             return ([], later.nextRunAt)
+        case .waitForSnapshot:
+            // Due still; not a deadline to sleep to: the end of that snapshot's job wakes the clock.
+            return ([], nil)
         case .snapshot:
             break
         }
@@ -58,7 +62,7 @@ struct SnapshotSchedules: Sendable {
             return ([], later.nextRunAt)
         }
         var jobs: [JobRecord] = []
-        for old in ScheduleLifecycle.expired(try tx.scheduledSnapshots(of: schedule.id), keep: schedule.keep) {
+        for old in ScheduleLifecycle.expired(own, keep: schedule.keep) {
             let (snapshot, prior) = try SnapshotLifecycle.admit(.delete, to: old, id: old.id)
             try tx.update(snapshot)
             let job = JobRecord(

@@ -175,6 +175,21 @@ enum Schema {
                 CREATE INDEX backup_volume ON backup(volume_id, created_at);
                 """)
         }
+        migrator.registerMigration("v10-list-and-prune-indexes") { db in
+            // `job.list` (all, or one volume's) walks these newest first, whatever the number of
+            // finished jobs; the pruning of old finished jobs walks `job_finished` oldest first.
+            // `snapshot.list` walks its order without sorting, tombstones left out; a schedule's
+            // turn finds its snapshots without a scan.
+            try db.execute(sql: """
+                DROP INDEX job_volume;
+                CREATE INDEX job_volume ON job(volume_id, created_at);
+                CREATE INDEX job_recent ON job(created_at);
+                CREATE INDEX job_finished ON job(finished_at) WHERE finished_at IS NOT NULL;
+                CREATE INDEX snapshot_list ON snapshot(created_at, id) WHERE status != 'deleted';
+                CREATE INDEX snapshot_volume_list ON snapshot(volume_id, created_at, id) WHERE status != 'deleted';
+                CREATE INDEX snapshot_schedule ON snapshot(schedule_id) WHERE schedule_id IS NOT NULL;
+                """)
+        }
         return migrator
     }
 }

@@ -426,6 +426,24 @@ public struct StoreTransaction {
         return try JobRecord.fetchAll(db, sql: "SELECT * FROM job ORDER BY created_at DESC, rowid DESC LIMIT ?", arguments: [limit])
     }
 
+    /// Deletes up to `limit` finished jobs that ended before `cutoff`, oldest first; how many.
+    /// (Batches keep each transaction short: the database has one connection.)
+    public func pruneFinishedJobs(endedBefore cutoff: Date, limit: Int) throws -> Int {
+        try db.execute(
+            sql: """
+                DELETE FROM job WHERE rowid IN (
+                    SELECT rowid FROM job WHERE finished_at < ? AND state IN ('\(JobState.succeeded)', '\(JobState.failed)', '\(JobState.cancelled)')
+                    ORDER BY finished_at LIMIT ?)
+                """,
+            arguments: [cutoff, limit])
+        return db.changesCount
+    }
+
+    /// When the longest-finished job ended (nil: no finished job).
+    public func oldestFinishedJob() throws -> Date? {
+        try Date.fetchOne(db, sql: "SELECT finished_at FROM job WHERE finished_at IS NOT NULL ORDER BY finished_at LIMIT 1")
+    }
+
     /// A queued job of `kind` on `lockKey`, to avoid queueing the same housekeeping twice.
     public func queuedJob(kind: JobKind, lockKey: String) throws -> JobRecord? {
         try JobRecord.fetchOne(

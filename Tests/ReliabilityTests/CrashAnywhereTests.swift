@@ -85,7 +85,7 @@ import VolumeProtocol
             try await World.sendRandomOperations(to: active, &random, file: file, counts: &counts)
             await active.kill()
             (active, standby) = (standby, active)
-            let took = try await Self.waitUntilActive(active, within: .seconds(40))
+            let took = try await active.waitUntilActive(within: .seconds(40))
             #expect(took, "the standby took over after kill \(kill + 1) (seed \(seed))")
             guard took else { break }
             try await standby.start()
@@ -103,16 +103,6 @@ import VolumeProtocol
             }
         }
         print("shared crash-anywhere: \(kills) kills, seed \(seed), accepted operations: \(counts.sorted { $0.key < $1.key })")
-    }
-
-    static func waitUntilActive(_ daemon: DaemonProcess, within limit: Duration) async throws -> Bool {
-        let client = try daemon.client()
-        let deadline = ContinuousClock.now + limit
-        while ContinuousClock.now < deadline {
-            if let status = try? await client.call("service.status", as: ServiceStatus.self), status.state == "ok" { return true }
-            try await Task.sleep(for: .milliseconds(100))
-        }
-        return false
     }
 }
 
@@ -198,30 +188,5 @@ struct World {
         default: break
         }
         return ("volume.create", ["size_gb": .int(1)])
-    }
-}
-
-/// A small seeded generator (splitmix64), so a failing run can be told by its seed.
-struct SeededRandom {
-    var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    /// A fresh seed, or `VOLUMED_TEST_SEED` to replay the run a failure names.
-    static func newSeed() -> UInt64 {
-        if let given = ProcessInfo.processInfo.environment["VOLUMED_TEST_SEED"].flatMap(UInt64.init) { return given }
-        return UInt64.random(in: 0...UInt64.max)
-    }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    mutating func next(in range: ClosedRange<Int>) -> Int {
-        range.lowerBound + Int(next() % UInt64(range.upperBound - range.lowerBound + 1))
     }
 }

@@ -102,6 +102,8 @@ import VolumeProtocol
         try await cluster.control("start-osd")
         // Restarted (as systemd would): it takes the lock again and finishes the job.
         try await daemon.start()
+        // A standby first: the lock it held until it fenced itself expires a lease later.
+        #expect(try await daemon.waitUntilActive(within: .seconds(lease * 3)), "active again after the restart")
         let restarted = try daemon.client()
         let final = try await restarted.call("job.wait", .object(["job_id": .string(queued.job.id)]), as: Job.self)
         #expect(final.state == "succeeded", "\(final.error?.message ?? "")")

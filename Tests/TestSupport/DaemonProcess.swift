@@ -3,6 +3,7 @@ import Glibc
 import Lifecycle
 import Testing
 import VolumeClient
+import VolumeProtocol
 import VolumeStore
 
 /// The real `volumed` binary, started with a config of its own against the dev cluster.
@@ -203,6 +204,18 @@ public final class DaemonProcess: @unchecked Sendable {
         guard !process.isRunning else { return nil }
         self.process = nil
         return process.terminationStatus
+    }
+
+    /// Waits until the daemon says it is active (`service.status` state `ok`): a daemon on the
+    /// shared database starts as a standby and takes over once the lock is free or expired.
+    public func waitUntilActive(within limit: Duration) async throws -> Bool {
+        let client = try client()
+        let deadline = ContinuousClock.now + limit
+        while ContinuousClock.now < deadline {
+            if let status = try? await client.call("service.status", as: ServiceStatus.self), status.state == "ok" { return true }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        return false
     }
 
     /// Runs `volumed` with `arguments` and this daemon's configuration; its exit status and output.

@@ -49,8 +49,9 @@ import VolumeProtocol
         let twice = try await client.call("volume.undelete", .object(["volume_id": .string(volume.id)]))
         #expect(twice.error?.kind == .conflict, "\(String(describing: twice.error))")
 
-        // A short delay (reloaded), a SIGKILL during it: the purge still comes, and leaves nothing.
-        try daemon.setOption("deferred_deletion_delay = 3")
+        // A short delay (reloaded; long enough that a loaded machine still sees the image kept), a
+        // SIGKILL during it: the purge still comes, and leaves nothing.
+        try daemon.setOption("deferred_deletion_delay = 15")
         try await daemon.reload()
         _ = try await client.call("snapshot.delete", .object(["snapshot_id": .string(snapshot.id), "wait": .bool(true)]), as: MutationResult.self)
         _ = try await client.call("volume.delete", .object(["volume_id": .string(volume.id), "wait": .bool(true)]), as: MutationResult.self)

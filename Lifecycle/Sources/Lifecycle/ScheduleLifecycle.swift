@@ -45,13 +45,19 @@ public enum ScheduleLifecycle {
         case snapshot
         /// Not now (deleted with deferred deletion: it may come back).
         case postpone
+        /// Once the snapshot of its last turn is made (its job's end wakes the clock).
+        case waitForSnapshot
         /// The volume is gone for good: the schedule goes too.
         case drop
     }
 
-    public static func turn(for volume: VolumeRecord?) -> Turn {
+    /// `snapshots`: the schedule's own. While one of them is still being made (a cluster slower
+    /// than the interval) the turn waits: a snapshot in the making cannot be deleted yet, so
+    /// taking another would leave more than `keep`, and a stalled cluster would pile them up.
+    public static func turn(for volume: VolumeRecord?, snapshots: [SnapshotRecord]) -> Turn {
         guard let volume, !volume.purged else { return .drop }
         if volume.status == .deleted { return volume.purgeAfter == nil ? .drop : .postpone }
+        if snapshots.contains(where: { $0.status == .creating }) { return .waitForSnapshot }
         return .snapshot
     }
 

@@ -44,13 +44,22 @@ import Testing
         #expect(ScheduleLifecycle.expired([snapshot("a", 1, .deleted), snapshot("b", 2)], keep: 2).isEmpty, "a deleted one does not count")
     }
 
+    @Test func aTurnWaitsWhileTheLastSnapshotIsStillBeingMade() {
+        let making = SnapshotRecord(id: "a", volumeID: "v", name: "scheduled-a", status: .creating, rbdSnapshot: "snapshot-a", sizeGB: 1, now: Rows.epoch)
+        var made = making
+        made.status = .available
+        #expect(ScheduleLifecycle.turn(for: Rows.volume(), snapshots: [making]) == .waitForSnapshot, "else more than keep would stay")
+        #expect(ScheduleLifecycle.turn(for: Rows.volume(), snapshots: [made]) == .snapshot)
+        #expect(ScheduleLifecycle.turn(for: nil, snapshots: [making]) == .drop, "a volume gone for good drops it still")
+    }
+
     @Test func aVolumeGoneForGoodDropsItsSchedule() {
-        #expect(ScheduleLifecycle.turn(for: Rows.volume()) == .snapshot)
-        #expect(ScheduleLifecycle.turn(for: nil) == .drop)
-        #expect(ScheduleLifecycle.turn(for: Rows.volume(status: .deleted)) == .drop)
+        #expect(ScheduleLifecycle.turn(for: Rows.volume(), snapshots: []) == .snapshot)
+        #expect(ScheduleLifecycle.turn(for: nil, snapshots: []) == .drop)
+        #expect(ScheduleLifecycle.turn(for: Rows.volume(status: .deleted), snapshots: []) == .drop)
         var deferred = Rows.volume(status: .deleted)
         deferred.purgeAfter = Rows.epoch
-        #expect(ScheduleLifecycle.turn(for: deferred) == .postpone, "it may be undeleted")
+        #expect(ScheduleLifecycle.turn(for: deferred, snapshots: []) == .postpone, "it may be undeleted")
         #expect(ScheduleLifecycle.snapshotName(at: Rows.epoch).hasPrefix("scheduled-20"))
     }
 }

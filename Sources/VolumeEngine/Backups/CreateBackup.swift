@@ -45,7 +45,14 @@ struct CreateBackup: Operation {
                        let from = parent.sourceSnapshot, try snapshot.snapshotExists(from) {
                         base = parent
                     }
-                    let chain = base?.chainImage ?? RBDNames.backupChain(for: backupID)
+                    let own = RBDNames.backupChain(for: backupID)
+                    let chain = base?.chainImage ?? own
+                    // A run killed before its record may have written to the other chain (the
+                    // parent could serve then and not now, or the reverse): nothing of this
+                    // backup stays there.
+                    for other in Set([backup.chainImage, own]).subtracting([chain]) {
+                        try Self.removeTraces(of: backup, on: other, in: target, startedHere: other == own)
+                    }
                     let size = try snapshot.size()
                     do {
                         try target.createImage(name: chain, size: size, order: order)
@@ -87,6 +94,18 @@ struct CreateBackup: Operation {
         }
     }
 
+    /// This backup's snapshot on `chain`, and the chain itself when this backup started it (it
+    /// holds nothing anyone else reads).
+    static func removeTraces(of backup: BackupRecord, on chain: String, in target: IOContext, startedHere: Bool) throws {
+        do {
+            try target.withImage(chain) { chained in
+                _ = try chained.removeAbandonedTrashedSnapshots()
+                if try chained.snapshotExists(backup.rbdSnapshot) { try chained.removeSnapshot(backup.rbdSnapshot) }
+            }
+        } catch let error as RBDError where error.code == .notFound {}
+        if startedHere { try target.removeImageIfPresent(name: chain) }
+    }
+
     /// Removes what this backup made: its snapshot on whichever chain it wrote, a chain it
     /// started, and its source snapshot on the volume.
     func rollback(_ context: JobContext, error: EngineError) async -> Completion {
@@ -97,15 +116,8 @@ struct CreateBackup: Operation {
                 try await context.rbd { session in
                     let target = try session.pool(backup.pool)
                     for chain in Set([backup.chainImage, own]) {
-                        do {
-                            try target.withImage(chain) { chained in
-                                _ = try chained.removeAbandonedTrashedSnapshots()
-                                if try chained.snapshotExists(backup.rbdSnapshot) { try chained.removeSnapshot(backup.rbdSnapshot) }
-                            }
-                        } catch let error as RBDError where error.code == .notFound {}
+                        try Self.removeTraces(of: backup, on: chain, in: target, startedHere: chain == own)
                     }
-                    // A chain this backup started holds nothing anyone else reads.
-                    try target.removeImageIfPresent(name: own)
                 }
                 if let volume = try? await context.volume(volumeID) {
                     try await context.removeSnapshotIfPresent(pool: volume.pool, image: volume.rbdImage, snapshot: RBDNames.backupSourceSnapshot(for: backupID))
