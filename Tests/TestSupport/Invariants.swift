@@ -65,6 +65,12 @@ public enum Invariants {
             let expected = expectedImages[pool] ?? []
             /// The row and the recent jobs of the volume an image name belongs to, for the post-mortem.
             func story(of name: String) async throws -> String {
+                if name.hasPrefix("backup-") {
+                    let onChain = try await store.read { tx in
+                        try tx.unpurgedBackups().filter { $0.chainImage == name }.map { "\($0.id) \($0.status)" }
+                    }
+                    return "unpurged backups on this chain: \(onChain)"
+                }
                 let id = name.hasPrefix("volume-") ? String(name.dropFirst("volume-".count)) : name
                 return try await store.read { tx in
                     let row = try tx.volume(id).map { "row \($0.status) purged=\($0.purged) source=\($0.sourceKind?.rawValue ?? "-")" } ?? "no row"

@@ -47,7 +47,7 @@ import Testing
         #expect(config.rbdConcurrentFlattenOperations == 3)
         #expect(config.imagesPool == "images")
         #expect(config.imagesChunkSize == 8)
-        #expect(config.workers == 4)
+        #expect(config.workers == 16)
         #expect(config.socketPath == "/run/volumed/volumed.sock")
     }
 

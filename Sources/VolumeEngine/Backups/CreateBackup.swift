@@ -24,7 +24,11 @@ struct CreateBackup: Operation {
         let volume = try await context.volume(volumeID)
         let (pool, image, backupPool) = (volume.pool, volume.rbdImage, backup.pool)
         let source = RBDNames.backupSourceSnapshot(for: backupID)
-        let parent = try await context.store.read { tx in try backup.parentID.flatMap { try tx.backup($0) } }
+        let (parent, othersOnAdmittedChain) = try await context.store.read { tx in
+            (try backup.parentID.flatMap { try tx.backup($0) },
+             // Backups still on the chain this one was admitted to (a failed one holds nothing there).
+             try tx.unpurgedBackups(volumeID: backup.volumeID).contains { $0.id != backupID && $0.chainImage == backup.chainImage && $0.status != .error })
+        }
         let order = context.settings.imageOrder
 
         try await context.step(0, "snapshot \(pool)/\(image)@\(source) to back up") {
@@ -49,9 +53,10 @@ struct CreateBackup: Operation {
                     let chain = base?.chainImage ?? own
                     // A run killed before its record may have written to the other chain (the
                     // parent could serve then and not now, or the reverse): nothing of this
-                    // backup stays there.
+                    // backup stays there. A chain left with no backup goes too (a delete of the
+                    // parent that ran meanwhile kept it for this one).
                     for other in Set([backup.chainImage, own]).subtracting([chain]) {
-                        try Self.removeTraces(of: backup, on: other, in: target, startedHere: other == own)
+                        try Self.removeTraces(of: backup, on: other, in: target, removingTheChain: other == own || !othersOnAdmittedChain)
                     }
                     let size = try snapshot.size()
                     do {
@@ -94,16 +99,16 @@ struct CreateBackup: Operation {
         }
     }
 
-    /// This backup's snapshot on `chain`, and the chain itself when this backup started it (it
-    /// holds nothing anyone else reads).
-    static func removeTraces(of backup: BackupRecord, on chain: String, in target: IOContext, startedHere: Bool) throws {
+    /// This backup's snapshot on `chain`, and the chain itself when no other backup reads it
+    /// (this backup started it, or the others on it are gone).
+    static func removeTraces(of backup: BackupRecord, on chain: String, in target: IOContext, removingTheChain: Bool) throws {
         do {
             try target.withImage(chain) { chained in
                 _ = try chained.removeAbandonedTrashedSnapshots()
                 if try chained.snapshotExists(backup.rbdSnapshot) { try chained.removeSnapshot(backup.rbdSnapshot) }
             }
         } catch let error as RBDError where error.code == .notFound {}
-        if startedHere { try target.removeImageIfPresent(name: chain) }
+        if removingTheChain { try target.removeImageIfPresent(name: chain) }
     }
 
     /// Removes what this backup made: its snapshot on whichever chain it wrote, a chain it
@@ -113,10 +118,13 @@ struct CreateBackup: Operation {
         if let backup = try? await context.backup(backupID) {
             let own = RBDNames.backupChain(for: backupID)
             do {
+                let others = try await context.store.read { tx in
+                    try tx.unpurgedBackups(volumeID: backup.volumeID).filter { $0.id != backupID && $0.status != .error }.map(\.chainImage)
+                }
                 try await context.rbd { session in
                     let target = try session.pool(backup.pool)
                     for chain in Set([backup.chainImage, own]) {
-                        try Self.removeTraces(of: backup, on: chain, in: target, startedHere: chain == own)
+                        try Self.removeTraces(of: backup, on: chain, in: target, removingTheChain: chain == own || !others.contains(chain))
                     }
                 }
                 if let volume = try? await context.volume(volumeID) {
