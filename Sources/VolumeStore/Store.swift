@@ -440,6 +440,13 @@ public struct StoreTransaction {
     }
 
     /// When the longest-finished job ended (nil: no finished job).
+    /// How many finished jobs ended before `cutoff` (what `pruneFinishedJobs` would delete).
+    public func countFinishedJobs(endedBefore cutoff: Date) throws -> Int {
+        try Int.fetchOne(
+            db, sql: "SELECT count(*) FROM job WHERE finished_at < ? AND state IN ('\(JobState.succeeded)', '\(JobState.failed)', '\(JobState.cancelled)')",
+            arguments: [cutoff]) ?? 0
+    }
+
     public func oldestFinishedJob() throws -> Date? {
         try Date.fetchOne(db, sql: "SELECT finished_at FROM job WHERE finished_at IS NOT NULL ORDER BY finished_at LIMIT 1")
     }

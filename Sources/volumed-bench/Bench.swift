@@ -11,7 +11,7 @@ import VolumeProtocol
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "volumed-bench", abstract: "Measure volumed against the librbd floor.",
-        subcommands: [Overhead.self, Throughput.self, Scale.self, BigVolumes.self, ImageTransfers.self], defaultSubcommand: Overhead.self)
+        subcommands: [Overhead.self, Throughput.self, Scale.self, JobScale.self, BigVolumes.self, ImageTransfers.self], defaultSubcommand: Overhead.self)
 }
 
 /// Where the cluster and the daemon are.

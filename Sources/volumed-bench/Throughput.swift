@@ -6,8 +6,8 @@ import VolumeClient
 import VolumeProtocol
 
 /// `volumed-bench throughput`: the mix of issue 11 (40 % volume from snapshot, 20 % clone
-/// volume, 20 % extend, 20 % delete) from concurrent clients through volumed with its shipped
-/// defaults, against the same operations as the bare librbd calls a user would make, from as
+/// volume, 20 % extend, 20 % delete) from concurrent clients, each cloning a source volume and
+/// snapshot of its own, through volumed with its shipped defaults, against the same operations as the bare librbd calls a user would make, from as
 /// many threads as clients and from one (Cinder's sequential driver); then snapshot creates one
 /// at a time and all at once, counting the OSD map epochs they took (concurrent jobs share epochs).
 struct Throughput: AsyncParsableCommand {
@@ -84,10 +84,15 @@ struct Throughput: AsyncParsableCommand {
     /// seconds and each request's latency (sources and targets made beforehand are not timed).
     func mix(socket: String) async throws -> (Double, [Double]) {
         let setup = try VolumeClient(socketPath: socket)
-        let source = try await waited(setup, "volume.create", ["size_gb": .int(1)]).volume?.id ?? ""
-        let snapshot = try await waited(setup, "snapshot.create", ["volume_id": .string(source)]).snapshot?.id ?? ""
+        // Each client clones its own source volume and snapshot.
+        var sources: [(volume: String, snapshot: String)] = []
+        for _ in 0..<clients {
+            let volume = try await waited(setup, "volume.create", ["size_gb": .int(1)]).volume?.id ?? ""
+            sources.append((volume, try await waited(setup, "snapshot.create", ["volume_id": .string(volume)]).snapshot?.id ?? ""))
+        }
         var operations: [(String, [String: JSONValue])] = []
         for index in 0..<requests {
+            let (source, snapshot) = sources[lane(of: index)]
             switch Self.kind(index) {
             case .fromSnapshot: operations.append(("volume.create", ["size_gb": .int(1), "source": .object(["snapshot_id": .string(snapshot)])]))
             case .cloneVolume: operations.append(("volume.create", ["size_gb": .int(1), "source": .object(["volume_id": .string(source)])]))
@@ -114,10 +119,13 @@ struct Throughput: AsyncParsableCommand {
     func raw(_ cluster: Cluster, prefix: String, concurrency: Int) async throws -> (Double, [Double]) {
         let pool = target.pool
         let requests = self.requests
+        let clients = self.clients
         try await cluster.run { session in
             let io = try session.pool(pool)
-            try io.createImage(name: "\(prefix)-source", size: 1 << 30, order: 22)
-            try io.withImage("\(prefix)-source") { try $0.createSnapshot("snap"); try $0.protectSnapshot("snap") }
+            for lane in 0..<clients {
+                try io.createImage(name: "\(prefix)-source-\(lane)", size: 1 << 30, order: 22)
+                try io.withImage("\(prefix)-source-\(lane)") { try $0.createSnapshot("snap"); try $0.protectSnapshot("snap") }
+            }
             for index in 0..<requests where [.extend, .delete].contains(Self.kind(index)) {
                 try io.createImage(name: "\(prefix)-\(index)", size: 1 << 30, order: 22)
             }
@@ -125,15 +133,16 @@ struct Throughput: AsyncParsableCommand {
         return try await spread(Array(0..<requests), concurrency: concurrency) { chunk in
             var times: [Double] = []
             for index in chunk {
+                let source = "\(prefix)-source-\(lane(of: index))"
                 times.append(try await timed { try await cluster.run { session in
                     let io = try session.pool(pool)
                     switch Self.kind(index) {
                     case .fromSnapshot:
-                        try io.clone(parent: "\(prefix)-source", snapshot: "snap", into: io, child: "\(prefix)-fs-\(index)", order: 22)
+                        try io.clone(parent: source, snapshot: "snap", into: io, child: "\(prefix)-fs-\(index)", order: 22)
                     case .cloneVolume:
                         let snap = "\(prefix)-cv-\(index).clone_snap"
-                        try io.withImage("\(prefix)-source") { try $0.createSnapshot(snap); try $0.protectSnapshot(snap) }
-                        try io.clone(parent: "\(prefix)-source", snapshot: snap, into: io, child: "\(prefix)-cv-\(index)", order: 22)
+                        try io.withImage(source) { try $0.createSnapshot(snap); try $0.protectSnapshot(snap) }
+                        try io.clone(parent: source, snapshot: snap, into: io, child: "\(prefix)-cv-\(index)", order: 22)
                     case .extend:
                         try io.withImage("\(prefix)-\(index)") { try $0.resize(to: 2 << 30) }
                     case .delete:
@@ -144,6 +153,9 @@ struct Throughput: AsyncParsableCommand {
             return times
         }
     }
+
+    /// The client (lane of `spread`) that sends request `index`.
+    func lane(of index: Int) -> Int { index / ((requests + clients - 1) / clients) }
 
     /// Runs `items` in `concurrency` lanes of consecutive items at once: the whole duration in
     /// seconds and what the lanes returned.
