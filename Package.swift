@@ -134,7 +134,7 @@ let package = Package(
             swiftSettings: strict),
         .testTarget(name: "SystemdTests", dependencies: ["Systemd"], swiftSettings: strict),
         .testTarget(name: "RBDTests", dependencies: ["RBD", "TestSupport"], swiftSettings: strict),
-        .testTarget(name: "VolumeEngineTests", dependencies: ["VolumeEngine", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "VolumeEngineTests", dependencies: ["VolumeEngine", "VolumeStore", "TestSupport"], swiftSettings: strict),
         // Crash-anywhere, cluster outage, fuzz, load and full-disk suites (VOLUMED_LONG=1 for the long counts).
         .testTarget(name: "ReliabilityTests", dependencies: [lifecycle, "TestSupport", "VolumeStore"], swiftSettings: strict),
     ],

@@ -279,6 +279,13 @@ public struct StoreUnavailable: Error, Sendable, CustomStringConvertible {
 public struct StoreTransaction {
     let db: Database
 
+    /// SQLite's plan for `sql` (`EXPLAIN QUERY PLAN`, its `?` parameters null), a line per
+    /// step: tests pin the index a list walks with it.
+    func queryPlan(_ sql: String) throws -> [String] {
+        let nulls = StatementArguments(Array(repeating: String?.none, count: sql.filter { $0 == "?" }.count))
+        return try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + sql, arguments: nulls).map { $0["detail"] }
+    }
+
     // MARK: volumes
 
     public func volume(_ id: String) throws -> VolumeRecord? { try VolumeRecord.fetchOne(db, key: id) }
@@ -344,11 +351,9 @@ public struct StoreTransaction {
 
     public func visibleSnapshots(volumeID: String?) throws -> [SnapshotRecord] {
         if let volumeID {
-            return try SnapshotRecord.fetchAll(
-                db, sql: "SELECT * FROM snapshot WHERE status != '\(SnapshotStatus.deleted)' AND volume_id = ? ORDER BY created_at, id",
-                arguments: [volumeID])
+            return try SnapshotRecord.fetchAll(db, sql: ListQueries.snapshotsOfVolume, arguments: [volumeID])
         }
-        return try SnapshotRecord.fetchAll(db, sql: "SELECT * FROM snapshot WHERE status != '\(SnapshotStatus.deleted)' ORDER BY created_at, id")
+        return try SnapshotRecord.fetchAll(db, sql: ListQueries.snapshots)
     }
 
     /// Snapshots of `volumeID` whose RBD snapshot should still exist.
@@ -419,23 +424,15 @@ public struct StoreTransaction {
     /// The most recent jobs first, optionally only those about one volume.
     public func recentJobs(volumeID: String?, limit: Int) throws -> [JobRecord] {
         if let volumeID {
-            return try JobRecord.fetchAll(
-                db, sql: "SELECT * FROM job WHERE volume_id = ? ORDER BY created_at DESC, rowid DESC LIMIT ?",
-                arguments: [volumeID, limit])
+            return try JobRecord.fetchAll(db, sql: ListQueries.jobsOfVolume, arguments: [volumeID, limit])
         }
-        return try JobRecord.fetchAll(db, sql: "SELECT * FROM job ORDER BY created_at DESC, rowid DESC LIMIT ?", arguments: [limit])
+        return try JobRecord.fetchAll(db, sql: ListQueries.recentJobs, arguments: [limit])
     }
 
     /// Deletes up to `limit` finished jobs that ended before `cutoff`, oldest first; how many.
     /// (Batches keep each transaction short: the database has one connection.)
     public func pruneFinishedJobs(endedBefore cutoff: Date, limit: Int) throws -> Int {
-        try db.execute(
-            sql: """
-                DELETE FROM job WHERE rowid IN (
-                    SELECT rowid FROM job WHERE finished_at < ? AND state IN ('\(JobState.succeeded)', '\(JobState.failed)', '\(JobState.cancelled)')
-                    ORDER BY finished_at LIMIT ?)
-                """,
-            arguments: [cutoff, limit])
+        try db.execute(sql: ListQueries.pruneFinishedJobs, arguments: [cutoff, limit])
         return db.changesCount
     }
 
