@@ -6,6 +6,33 @@ import Testing
 
 /// The librbd wrapper on the real cluster: errors are typed, progress is reported.
 @Suite(.timeLimit(.minutes(10))) struct RBDWrapperTests {
+    /// Tags written into the header of an image no one has open read back through librbd as
+    /// if `rbd_metadata_set` had written them; the old keys of the prefix go, the others stay.
+    @Test func metadataReplacedWithoutOpeningTheImage() async throws {
+        let cluster = try TestCluster.require()
+        let pool = try await cluster.makePool("m")
+        defer { cluster.deletePool(pool) }
+        let name = "img-\(UUID().uuidString.prefix(8))"
+        let found = try await cluster.adminCluster.run { session in
+            let io = try session.pool(pool)
+            try io.createImage(name: name, size: 64 << 20, order: 22)
+            try io.withImage(name) { image in
+                try image.setMetadata("volumed.volume_id", "parent")
+                try image.setMetadata("volumed.snapshot.x", "inherited")
+                try image.setMetadata("other.key", "kept")
+            }
+            try io.replaceMetadata(ofUnopenedImage: name, prefix: "volumed.", with: ["volumed.volume_id": "mine", "volumed.name": "a name"])
+            return try io.withImage(name, readOnly: true) { image in
+                (try image.metadata(prefix: "volumed."), try image.metadata("other.key"))
+            }
+        }
+        #expect(found.0 == ["volumed.volume_id": "mine", "volumed.name": "a name"])
+        #expect(found.1 == "kept")
+        await #expect(throws: RBDError.self) {
+            try await cluster.adminCluster.run { try $0.pool(pool).replaceMetadata(ofUnopenedImage: "missing", prefix: "volumed.", with: [:]) }
+        }
+    }
+
     @Test func imageLifecycleAndTypedErrors() async throws {
         let cluster = try TestCluster.require()
         let pool = try await cluster.makePool("r")

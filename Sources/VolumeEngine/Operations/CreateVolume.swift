@@ -29,6 +29,13 @@ struct CreateVolume: Operation {
             try opened.setMetadata(RBDNames.volumeIDKey, volumeID)
             if !name.isEmpty { try opened.setMetadata(RBDNames.nameKey, name) }
         }
+        /// The same tags written into a new blank image's header without opening it (one read
+        /// of its id, one RADOS write): the image is this job's own and no one has it open yet.
+        @Sendable func tagUnopened(_ io: IOContext) throws {
+            var tags = [RBDNames.volumeIDKey: volumeID]
+            if !name.isEmpty { tags[RBDNames.nameKey] = name }
+            try io.replaceMetadata(ofUnopenedImage: image, prefix: RBDNames.tagPrefix, with: tags)
+        }
 
         guard mode != .blank else {
             try await context.step(0, "create image \(pool)/\(image)", checkpoint: false) {
@@ -37,7 +44,7 @@ struct CreateVolume: Operation {
                     do {
                         try io.createImage(name: image, size: size, order: order, features: features)
                     } catch let error as RBDError where error.code == .alreadyExists {}
-                    try io.withImage(image) { try tag($0, inherited: false) }
+                    try tagUnopened(io)
                 }
             }
             return Self.markAvailable(volumeID)
