@@ -27,19 +27,14 @@ extension IOContext {
         let header = "rbd_header.\(try imageID(of: name))"
         guard let op = rados_create_write_op() else { throw RBDError(errno: ENOMEM, operation: "write the metadata of \(pool)/\(name)") }
         defer { rados_release_write_op(op) }
-        // Every key from "metadata_<prefix>" up to, not including, the prefix's last byte plus one.
-        let begin = Array("metadata_\(prefix)".utf8)
+        // A create killed inside librbd can leave the id without the header: fail (ENOENT) rather
+        // than make a header object that holds only these keys.
+        rados_write_op_assert_exists(op)
+        // Every key from "metadata_<prefix>" up to, not including, the same with its last byte plus one.
+        let begin = Array("metadata_\(prefix)".utf8CString.dropLast())
         var end = begin
         end[end.count - 1] += 1
-        begin.withUnsafeBufferPointer { first in
-            end.withUnsafeBufferPointer { last in
-                first.withMemoryRebound(to: CChar.self) { first in
-                    last.withMemoryRebound(to: CChar.self) { last in
-                        rados_write_op_omap_rm_range2(op, first.baseAddress, first.count, last.baseAddress, last.count)
-                    }
-                }
-            }
-        }
+        rados_write_op_omap_rm_range2(op, begin, begin.count, end, end.count)
         let entries = values.sorted { $0.key < $1.key }
         let keys = entries.map { strdup("metadata_\($0.key)") }
         let contents = entries.map { strdup($0.value) }

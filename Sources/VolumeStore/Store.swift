@@ -436,14 +436,12 @@ public struct StoreTransaction {
         return db.changesCount
     }
 
-    /// When the longest-finished job ended (nil: no finished job).
     /// How many finished jobs ended before `cutoff` (what `pruneFinishedJobs` would delete).
     public func countFinishedJobs(endedBefore cutoff: Date) throws -> Int {
-        try Int.fetchOne(
-            db, sql: "SELECT count(*) FROM job WHERE finished_at < ? AND state IN ('\(JobState.succeeded)', '\(JobState.failed)', '\(JobState.cancelled)')",
-            arguments: [cutoff]) ?? 0
+        try Int.fetchOne(db, sql: "SELECT count(*) FROM job WHERE \(ListQueries.finishedBefore)", arguments: [cutoff]) ?? 0
     }
 
+    /// When the longest-finished job ended (nil: no finished job).
     public func oldestFinishedJob() throws -> Date? {
         try Date.fetchOne(db, sql: "SELECT finished_at FROM job WHERE finished_at IS NOT NULL ORDER BY finished_at LIMIT 1")
     }

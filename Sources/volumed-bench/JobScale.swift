@@ -31,17 +31,17 @@ struct JobScale: AsyncParsableCommand {
         let database = state + "/volumed.sqlite"
         try await seed(database, volumesAndJobs: 0..<Self.small)
 
-        var daemon = try await SeededDaemon.start(self, state: state, retentionDays: 0)
+        var daemon = try await start(state, retentionDays: 0)
         let before = try await listTimings(daemon.client)
         daemon.stop()
         let (_, seedMs) = try await timed { try await seed(database, volumesAndJobs: Self.small..<jobs) }
-        daemon = try await SeededDaemon.start(self, state: state, retentionDays: 0)
+        daemon = try await start(state, retentionDays: 0)
         let after = try await listTimings(daemon.client)
         daemon.stop()
 
         // Pruning: half of the jobs ended more than 30 days ago.
         let due = try await finishedJobs(database, endedBefore: Date().addingTimeInterval(-30 * 86_400))
-        daemon = try await SeededDaemon.start(self, state: state, retentionDays: 30, logLevel: "info")
+        daemon = try await start(state, retentionDays: 30, logLevel: "info")
         var duringPrune: [Double] = []
         let pruneDeadline = ContinuousClock.now + .seconds(600)
         var pruned: String?
@@ -53,7 +53,7 @@ struct JobScale: AsyncParsableCommand {
         let left = try await finishedJobs(database, endedBefore: Date())
 
         // 10,000 queued: one worker, held by an upload that waits for its data.
-        daemon = try await SeededDaemon.start(self, state: state, retentionDays: 0, workers: 1)
+        daemon = try await start(state, retentionDays: 0, workers: 1)
         let client = daemon.client
         let emptyStatus = try await statusTimings(client)
         let hold = DispatchSemaphore(value: 0)
@@ -101,6 +101,14 @@ struct JobScale: AsyncParsableCommand {
         print(String(format: "    service.status p50 %.2f ms with an empty queue, %.2f ms with %d queued (ratio %.2f)",
                      median(emptyStatus), median(fullStatus), status.jobsQueued, median(fullStatus) / median(emptyStatus)))
         print(String(format: "    %d queued jobs cancelled in %.1f s (%.0f per second)", queuedJobs.count, cancelMs / 1000, Double(queuedJobs.count) / (cancelMs / 1000)))
+    }
+
+    /// The suite's daemon on its seeded database, its log kept for the pruning's line; one job
+    /// upload may wait an hour for its data (the worker it holds keeps the queue full).
+    func start(_ state: String, retentionDays: Int, workers: Int = 16, logLevel: String = "warning") async throws -> SeededDaemon {
+        try await SeededDaemon.start(
+            volumed: volumed, target: target, folder: scratch, name: "jobs", state: state, logLevel: logLevel,
+            defaults: ["job_retention_days = \(retentionDays)", "workers = \(workers)"], images: ["upload_idle_timeout = 3600"])
     }
 
     /// Volume and snapshot rows (when the range starts at 0) and finished jobs `range`, spread
@@ -166,61 +174,5 @@ struct JobScale: AsyncParsableCommand {
         var times: [Double] = []
         for _ in 0..<50 { times.append(try await timed { _ = try await client.call("service.status") }.1) }
         return times
-    }
-}
-
-/// The suite's daemon on the seeded database (rbd_pool `images`: the bench's main daemon
-/// keeps its cluster lock on its own pool), its stderr kept for the pruning's log line.
-struct SeededDaemon {
-    let process: Process
-    let client: VolumeClient
-    let socket: String
-    let logPath: String
-
-    static func start(_ suite: JobScale, state: String, retentionDays: Int, workers: Int = 16, logLevel: String = "warning") async throws -> SeededDaemon {
-        let socket = suite.scratch + "/jobs.sock"
-        let logPath = suite.scratch + "/jobs-daemon.log"
-        let config = """
-            [DEFAULT]
-            state_dir = \(state)
-            socket_path = \(socket)
-            log_level = \(logLevel)
-            max_list_limit = 1000000
-            job_retention_days = \(retentionDays)
-            workers = \(workers)
-            [rbd]
-            rbd_pool = images
-            rbd_ceph_conf = \(suite.target.cephConf)
-            rbd_keyring = \(suite.target.keyring)
-            [images]
-            upload_idle_timeout = 3600
-            [libvirt]
-            images_rbd_pool =
-            """
-        try config.write(toFile: suite.scratch + "/jobs.conf", atomically: true, encoding: .utf8)
-        FileManager.default.createFile(atPath: logPath, contents: nil)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: suite.volumed)
-        process.arguments = ["--config", suite.scratch + "/jobs.conf"]
-        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
-        process.environment = ProcessInfo.processInfo.environment.merging(["MALLOC_ARENA_MAX": "2"]) { $1 }
-        try process.run()
-        let launched = ContinuousClock.now
-        while launched.duration(to: .now) < .seconds(120) {
-            if let candidate = try? VolumeClient(socketPath: socket),
-               let status = try? await candidate.call("service.status", as: ServiceStatus.self), status.state == "ok" {
-                return SeededDaemon(process: process, client: candidate, socket: socket, logPath: logPath)
-            }
-            try await Task.sleep(for: .milliseconds(20))
-        }
-        process.terminate()
-        throw ValidationError("the jobs suite's daemon did not start: \(String(decoding: FileManager.default.contents(atPath: logPath) ?? Data(), as: UTF8.self))")
-    }
-
-    func log() -> String { String(decoding: FileManager.default.contents(atPath: logPath) ?? Data(), as: UTF8.self) }
-
-    func stop() {
-        process.terminate()
-        process.waitUntilExit()
     }
 }

@@ -59,42 +59,9 @@ struct Scale: AsyncParsableCommand {
                 }
             }
         }
-        let config = """
-            [DEFAULT]
-            state_dir = \(state)
-            socket_path = \(scratch)/seeded.sock
-            log_level = warning
-            # The whole table in one reply (the default caps a reply at 10,000).
-            max_list_limit = 1000000
-            [rbd]
-            rbd_pool = images
-            rbd_ceph_conf = \(target.cephConf)
-            rbd_keyring = \(target.keyring)
-            [images]
-            rbd_store_pool = images
-            [libvirt]
-            images_rbd_pool =
-            """
-        try config.write(toFile: scratch + "/seeded.conf", atomically: true, encoding: .utf8)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: volumed)
-        process.arguments = ["--config", scratch + "/seeded.conf"]
-        process.standardError = FileHandle.nullDevice
-        // As systemd/volumed.service runs it.
-        process.environment = ProcessInfo.processInfo.environment.merging(["MALLOC_ARENA_MAX": "2"]) { $1 }
-        let launched = ContinuousClock.now
-        try process.run()
-        var seeded: VolumeClient?
-        while launched.duration(to: .now) < .seconds(60) {
-            if let candidate = try? VolumeClient(socketPath: scratch + "/seeded.sock"),
-               let status = try? await candidate.call("service.status", as: ServiceStatus.self), status.state == "ok" {
-                seeded = candidate
-                break
-            }
-            try await Task.sleep(for: .milliseconds(10))
-        }
-        let startMs = milliseconds(launched.duration(to: .now))
-        guard let seeded else { throw ValidationError("the seeded daemon did not start") }
+        store.close()
+        let daemon = try await SeededDaemon.start(volumed: volumed, target: target, folder: scratch, name: "seeded", state: state)
+        let (seeded, process, startMs) = (daemon.client, daemon.process, daemon.startupMs)
         let seededIdle = rss(process.processIdentifier)
         let seededIdleAnon = rss(process.processIdentifier, field: "RssAnon:")
         let (bigListed, bigListTimes, bigListDecodeTimes) = try await listTimings(seeded)
@@ -103,8 +70,7 @@ struct Scale: AsyncParsableCommand {
         let (pageCount, pageTimes, _) = try await listTimings(seeded, params: #","params":{"limit":1000,"marker":"\#(middle)"}"#)
         let seededRSS = rss(process.processIdentifier)
         let seededAnon = rss(process.processIdentifier, field: "RssAnon:")
-        process.terminate()
-        process.waitUntilExit()
+        daemon.stop()
 
         print("volumed-bench scale")
         print(String(format: "  %d real volumes created through volumed (16 clients): %.0f volumes/s", volumes, Double(volumes) / (createMs / 1000)))

@@ -31,6 +31,17 @@ import Testing
         await #expect(throws: RBDError.self) {
             try await cluster.adminCluster.run { try $0.pool(pool).replaceMetadata(ofUnopenedImage: "missing", prefix: "volumed.", with: [:]) }
         }
+        // An id without its header (a create killed inside librbd): refused, and no header made.
+        let (headerless, made) = try await cluster.adminCluster.run { session -> (RBDError?, Bool) in
+            let io = try session.pool(pool)
+            let id = "0123456789ab"
+            try io.writeObject("rbd_id.half", [UInt8(id.utf8.count), 0, 0, 0] + Array(id.utf8))
+            var failure: RBDError?
+            do { try io.replaceMetadata(ofUnopenedImage: "half", prefix: "volumed.", with: ["volumed.volume_id": "x"]) } catch let error as RBDError { failure = error }
+            return (failure, try io.readObject("rbd_header.\(id)") != nil)
+        }
+        #expect(headerless?.code == .notFound, "\(String(describing: headerless))")
+        #expect(!made, "no header object was created")
     }
 
     @Test func imageLifecycleAndTypedErrors() async throws {

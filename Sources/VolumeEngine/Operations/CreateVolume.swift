@@ -17,24 +17,20 @@ struct CreateVolume: Operation {
         let (pool, image) = (volume.pool, volume.rbdImage)
         let features = volume.multiattach ? IOContext.multiattachFeatures : IOContext.defaultFeatures
         let name = volume.name
-        /// Tags the new image so the cluster alone can tell whose it is (`volumed rebuild-state`).
-        @Sendable func tag(_ opened: borrowing Image, inherited: Bool) throws {
-            // librbd copies the parent's metadata into a clone or a copy: drop the parent's
-            // volumed tags (its id, name, snapshot names) before writing this volume's own.
-            if inherited {
-                for key in try opened.metadata(prefix: RBDNames.tagPrefix).keys where key != RBDNames.volumeIDKey {
-                    try opened.removeMetadata(key)
-                }
+        /// The tags by which the cluster alone can tell whose the new image is (`volumed rebuild-state`).
+        let ownTags = name.isEmpty ? [RBDNames.volumeIDKey: volumeID] : [RBDNames.volumeIDKey: volumeID, RBDNames.nameKey: name]
+        /// Tags an opened clone or copy: librbd copies the parent's metadata into it, so the
+        /// parent's volumed tags (its id, name, snapshot names) go before this volume's own are set.
+        @Sendable func tag(_ opened: borrowing Image) throws {
+            for key in try opened.metadata(prefix: RBDNames.tagPrefix).keys where ownTags[key] == nil {
+                try opened.removeMetadata(key)
             }
-            try opened.setMetadata(RBDNames.volumeIDKey, volumeID)
-            if !name.isEmpty { try opened.setMetadata(RBDNames.nameKey, name) }
+            for (key, value) in ownTags { try opened.setMetadata(key, value) }
         }
-        /// The same tags written into a new blank image's header without opening it (one read
-        /// of its id, one RADOS write): the image is this job's own and no one has it open yet.
+        /// Tags a new blank image without opening it (one read of its id, one RADOS write): the
+        /// image is this job's own and no one has it open yet.
         @Sendable func tagUnopened(_ io: IOContext) throws {
-            var tags = [RBDNames.volumeIDKey: volumeID]
-            if !name.isEmpty { tags[RBDNames.nameKey] = name }
-            try io.replaceMetadata(ofUnopenedImage: image, prefix: RBDNames.tagPrefix, with: tags)
+            try io.replaceMetadata(ofUnopenedImage: image, prefix: RBDNames.tagPrefix, with: ownTags)
         }
 
         guard mode != .blank else {
@@ -109,7 +105,7 @@ struct CreateVolume: Operation {
                     }
                     try io.withImage(image) { copy in
                         if try copy.size() < size { try copy.resize(to: size) }
-                        try tag(copy, inherited: true)
+                        try tag(copy)
                     }
                 }
             }
@@ -134,7 +130,7 @@ struct CreateVolume: Operation {
                     }
                 } catch let error as RBDError where error.code == .alreadyExists {}
                 try io.withImage(image) { clone in
-                    try tag(clone, inherited: true)
+                    try tag(clone)
                     if try clone.size() < size { try clone.resize(to: size) }
                 }
             }
