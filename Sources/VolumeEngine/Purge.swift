@@ -129,12 +129,9 @@ struct Purge {
             guard let volume = try tx.volume(volumeID) else { return [] }
             let recorded = PurgePlan.recorded(
                 volume: volume, snapshots: try tx.unpurgedSnapshots(of: volumeID),
-                removedSnapshots: outcome.removedSnapshots, imageRemoved: outcome.imageRemoved)
+                removedSnapshots: outcome.removedSnapshots, imageRemoved: outcome.imageRemoved, now: Date())
             for snapshot in recorded.snapshots { try tx.update(snapshot) }
-            var row = recorded.volume
-            // A deferred deletion whose time has come is over: from now on it purges as any delete.
-            if row.status == .deleted { row.purgeAfter = nil }
-            if row != volume { try tx.update(row) }
+            if recorded.volume != volume { try tx.update(recorded.volume) }
             guard let parent = recorded.purgeNext else { return [] }
             return try JobQueue.queuePurge(tx, volumeID: parent).map { [$0] } ?? []
         }

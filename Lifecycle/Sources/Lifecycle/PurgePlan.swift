@@ -1,3 +1,5 @@
+import Foundation
+
 /// What a purge of one volume's image may remove, and what it records afterwards, derived from
 /// the database alone (pure; the engine asks librbd, which refuses anything a clone still needs).
 ///
@@ -39,10 +41,16 @@ public struct PurgePlan: Sendable, Equatable {
     }
 
     /// The rows once the purge removed `removedSnapshots` (RBD names), and the image when
-    /// `imageRemoved`. A live row whose RBD object vanished becomes `error`.
+    /// `imageRemoved`. A live row whose RBD object vanished becomes `error`. `volume` is the
+    /// row as committed when the purge ends (re-read, not the one its plan came from): a
+    /// deferred deletion whose time has come is over from now on (it purges as any delete),
+    /// but one whose delay still runs keeps its deadline, even if this purge started before
+    /// the delete (it then removed only what was deleted before).
     public static func recorded(
-        volume: VolumeRecord, snapshots: [SnapshotRecord], removedSnapshots: [String], imageRemoved: Bool
+        volume: VolumeRecord, snapshots: [SnapshotRecord], removedSnapshots: [String], imageRemoved: Bool, now: Date
     ) -> Recorded {
+        var volume = volume
+        if volume.status == .deleted, VolumeLifecycle.mayPurge(volume, now: now) { volume.purgeAfter = nil }
         let changed = snapshots.filter { imageRemoved || removedSnapshots.contains($0.rbdSnapshot) }.map(SnapshotLifecycle.snapshotGone)
         guard imageRemoved && !volume.purged else { return Recorded(volume: volume, snapshots: changed, purgeNext: nil) }
         return Recorded(volume: VolumeLifecycle.imageGone(volume), snapshots: changed, purgeNext: volume.parentVolumeID)

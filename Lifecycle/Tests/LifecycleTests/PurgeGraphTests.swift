@@ -77,7 +77,7 @@ import Testing
                     pool.parents[image] = nil
                     imageRemoved = true
                 }
-                let recorded = PurgePlan.recorded(volume: volume, snapshots: own, removedSnapshots: removed, imageRemoved: imageRemoved)
+                let recorded = PurgePlan.recorded(volume: volume, snapshots: own, removedSnapshots: removed, imageRemoved: imageRemoved, now: Rows.epoch)
                 volumes[id] = recorded.volume
                 for snapshot in recorded.snapshots { snapshots[snapshot.id] = snapshot }
                 if let next = recorded.purgeNext { queue.append(next) }
@@ -163,12 +163,25 @@ import Testing
 
     @Test func aLiveRowWhoseObjectVanishedBecomesError() {
         let recorded = PurgePlan.recorded(
-            volume: Rows.volume("v"), snapshots: [Rows.snapshot(id: "s", of: "v")], removedSnapshots: ["snapshot-s"], imageRemoved: true)
+            volume: Rows.volume("v"), snapshots: [Rows.snapshot(id: "s", of: "v")], removedSnapshots: ["snapshot-s"], imageRemoved: true, now: Rows.epoch)
         #expect(recorded.volume.status == .error && recorded.volume.purged)
         #expect(recorded.snapshots.map(\.status) == [.error])
         #expect(recorded.purgeNext == nil)
-        let clone = PurgePlan.recorded(volume: Rows.volume("c", status: .deleted, parent: "p"), snapshots: [], removedSnapshots: [], imageRemoved: true)
+        let clone = PurgePlan.recorded(volume: Rows.volume("c", status: .deleted, parent: "p"), snapshots: [], removedSnapshots: [], imageRemoved: true, now: Rows.epoch)
         #expect(clone.purgeNext == "p", "a gone clone lets its parent be purged")
+    }
+
+    /// A purge that planned from a live row (it removed deleted snapshots only) and ends after
+    /// a deferred delete of the volume: the deadline stays, so the volume may be undeleted.
+    @Test func aPurgeEndingDuringADeferredDeletionKeepsItsDeadline() throws {
+        var deleted = Rows.volume("v", status: .deleted)
+        deleted.purgeAfter = Rows.epoch.addingTimeInterval(120)
+        let during = PurgePlan.recorded(volume: deleted, snapshots: [], removedSnapshots: [], imageRemoved: false, now: Rows.epoch)
+        #expect(during.volume.purgeAfter == deleted.purgeAfter)
+        #expect(try VolumeLifecycle.admitUndelete(during.volume, id: "v", prior: .available, now: Rows.epoch).status == .available)
+        let after = PurgePlan.recorded(
+            volume: deleted, snapshots: [], removedSnapshots: [], imageRemoved: false, now: Rows.epoch.addingTimeInterval(121))
+        #expect(after.volume.purgeAfter == nil, "once its time has come it purges as any delete")
     }
 }
 
