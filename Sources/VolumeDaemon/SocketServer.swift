@@ -51,6 +51,11 @@ public final class SocketServer: Service, Sendable {
     let instruments: Instruments
     /// Open connections, so that a shutdown can close them (an idle client must not keep the daemon up).
     private let connections = Mutex<[ObjectIdentifier: any Channel]>([:])
+    /// Connections accepted but not yet taken by `serve` (the server's stream hands them over
+    /// later). Held so that one the stream drops when serving is cancelled (a daemon stopping
+    /// because its takeover was refused, a client connecting at that moment) is closed here
+    /// rather than deinited unfinished, which NIO traps on (swift-nio#2637).
+    private let unserved = Mutex<[ObjectIdentifier: NIOAsyncChannel<Frame, ByteBuffer>]>([:])
     /// Open connections by the peer's uid.
     private let connectionsByUser = Mutex<[UInt32: Int]>([:])
     /// Refused connections are logged once a second at most.
@@ -87,8 +92,9 @@ public final class SocketServer: Service, Sendable {
                 // Counts requests in every case; closes idle connections only with a timeout
                 // (without IdleStateHandler no idle event comes).
                 try channel.pipeline.syncOperations.addHandler(IdleConnectionCloser(requests: requests))
-                return Connection(
-                    channel: try NIOAsyncChannel<Frame, ByteBuffer>(wrappingChannelSynchronously: channel), requests: requests, framing: framing)
+                let asyncChannel = try NIOAsyncChannel<Frame, ByteBuffer>(wrappingChannelSynchronously: channel)
+                self.unserved.withLock { $0[ObjectIdentifier(channel)] = asyncChannel }
+                return Connection(channel: asyncChannel, requests: requests, framing: framing)
             }
         }
         let server: NIOAsyncChannel<Connection, Never>
@@ -103,6 +109,17 @@ public final class SocketServer: Service, Sendable {
         }
         await ready()
         let serverChannel = server.channel
+        do {
+            try await serve(server, closing: serverChannel)
+        } catch {
+            await closeUnserved()
+            throw error
+        }
+        await closeUnserved()
+    }
+
+    /// Hands each accepted connection to `serve` until the listener closes.
+    private func serve(_ server: NIOAsyncChannel<Connection, Never>, closing serverChannel: any Channel) async throws {
         try await withGracefulShutdownHandler {
             try await withThrowingDiscardingTaskGroup { group in
                 try await server.executeThenClose { connections in
@@ -120,9 +137,19 @@ public final class SocketServer: Service, Sendable {
         }
     }
 
+    /// Closes the connections accepted that serving never took (it was cancelled).
+    private func closeUnserved() async {
+        let left = unserved.withLock { pending in
+            defer { pending.removeAll() }
+            return Array(pending.values)
+        }
+        for connection in left { try? await connection.executeThenClose { _, _ in } }
+    }
+
     private func serve(_ accepted: Connection) async {
         let connection = accepted.channel
         let key = ObjectIdentifier(connection.channel)
+        unserved.withLock { $0[key] = nil }
         let open = connections.withLock { connections -> Int in
             connections[key] = connection.channel
             instruments.set(.connections, to: Double(connections.count))

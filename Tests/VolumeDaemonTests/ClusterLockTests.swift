@@ -75,10 +75,17 @@ import VolumeProtocol
         for suffix in ["", "-wal"] where FileManager.default.fileExists(atPath: copy + suffix) {
             try FileManager.default.copyItem(atPath: copy + suffix, toPath: file + suffix)
         }
+        // Clients keep connecting while the refused daemon stops: a connection accepted as its
+        // socket server was cancelled once made NIO trap (SIGILL, exit status 4, not 78).
+        let socketPath = daemon.socketPath
+        let connecting = Thread { while !Thread.current.isCancelled { if let fd = RawSocket.connect(socketPath) { close(fd) }; usleep(500) } }
+        connecting.start()
+        defer { connecting.cancel() }
         try? await daemon.start()
         let exit = await daemon.waitForExit(within: .seconds(10))
         #expect(exit == 78, "exit status \(String(describing: exit))")
         #expect(daemon.log.contains("an old copy"))
+        #expect(!daemon.log.contains("Fatal error"), "\(daemon.log)")
     }
 
     /// A second daemon started by hand on a running one's state folder exits at once, naming it,
