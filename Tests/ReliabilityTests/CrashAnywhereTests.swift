@@ -36,7 +36,7 @@ import VolumeProtocol
             do {
                 try await World.sendRandomOperations(to: daemon, &random, file: file, counts: &counts)
             } catch {
-                Issue.record("round \(kill + 1) of \(kills) (seed \(seed), daemon log \(keepLog())): \(error)")
+                Issue.record("round \(kill + 1) of \(kills) (seed \(seed), daemon log \(keepLog())): \(error)\n\(daemon.postMortem())")
                 throw error
             }
             await daemon.kill()
@@ -82,7 +82,12 @@ import VolumeProtocol
         var (active, standby) = (first, second)
         var counts: [String: Int] = [:]
         for kill in 0..<kills {
-            try await World.sendRandomOperations(to: active, &random, file: file, counts: &counts)
+            do {
+                try await World.sendRandomOperations(to: active, &random, file: file, counts: &counts)
+            } catch {
+                Issue.record("round \(kill + 1) of \(kills) (seed \(seed), logs \(first.logPath) \(second.logPath)): \(error)\n\(active.postMortem())")
+                throw error
+            }
             await active.kill()
             (active, standby) = (standby, active)
             let took = try await active.waitUntilActive(within: .seconds(40))

@@ -256,6 +256,25 @@ public final class DaemonProcess: @unchecked Sendable {
 
     public var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
 
+    /// For a failure message: whether the daemon still runs (or how it ended, which a client
+    /// only sees as a closed connection) and the last `lines` of its log. CI keeps the test
+    /// output, not the files the test left in /tmp.
+    public func postMortem(lines: Int = 40) -> String {
+        let state: String
+        if let process {
+            if process.isRunning {
+                state = "volumed (pid \(process.processIdentifier)) is still running"
+            } else {
+                let how = process.terminationReason == .uncaughtSignal ? "signal" : "exit status"
+                state = "volumed (pid \(process.processIdentifier)) ended by itself: \(how) \(process.terminationStatus)"
+            }
+        } else {
+            state = "volumed is not running"
+        }
+        let tail = log.split(separator: "\n", omittingEmptySubsequences: false).suffix(lines).joined(separator: "\n")
+        return "\(state); the last \(lines) lines of its log:\n\(tail)"
+    }
+
     /// Stops the daemon and removes its pool and files.
     /// - Parameter forgetDatabase: with `keepPool`, also remove the pool's record of which
     ///   database ran it, so a later run's daemon (with a new database) may take the pool over.
